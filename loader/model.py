@@ -1,0 +1,446 @@
+"""The graph model: every label, key, property and relationship callgraph writes.
+
+This module is the one home of the model. The transform converts Graph JSON by these
+tables, the writer builds its Cypher and the schema (constraints, indexes) from them, and
+``docs/graph-model.md`` is generated from them (``python -m loader.model``), so the three
+cannot drift apart.
+
+A call record becomes a tree owned by that record, plus links to nodes shared by all calls::
+
+    (:CallRecord)-[:CONTAINS]->(:Session)-[:CONTAINS]->(:Segment)-[:CONTAINS]->(:Media)-[:CONTAINS]->(:Stream)
+         |                        |  \\                     |  \\
+         |                   [:CALLER] [:CALLEE]       [:CALLER] [:CALLEE]      (:Segment)-[:USED_RELAY]->(:Relay)
+         |                        v      v                  v      v
+         +-[:ORGANIZED_BY|PARTICIPANT]->(:Endpoint)  <- shared: one node per user, phone number,
+                                                        application, guest or service
+
+Owned nodes are replaced as a whole when a newer version of the record arrives; shared
+nodes (Endpoint, Relay) are merged by key and never carry what varies per call: device,
+user agent, network and feedback sit on the CALLER/CALLEE edges and on Media.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Prop:
+    """One documented member of a Graph object and how it is stored.
+
+    ``kind`` names a converter in :mod:`loader.values`. Durations are stored in
+    milliseconds under the member name plus ``Ms``.
+    """
+
+    source: str
+    kind: str
+    doc: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.source + "Ms" if self.kind == "duration" else self.source
+
+
+@dataclass(frozen=True)
+class Group:
+    """A nested Graph object flattened onto its parent with a name prefix.
+
+    ``failureInfo.stage`` on a session becomes the property ``failureStage``; the
+    media's ``callerNetwork.relayIPAddress`` becomes ``callerNetworkRelayIPAddress``.
+    """
+
+    source: str
+    prefix: str
+    props: tuple
+    doc: str = ""
+    handled: tuple = ()  # members the transform converts by hand (see its comments)
+
+
+def flat_name(prefix: str, name: str) -> str:
+    return prefix + name[:1].upper() + name[1:] if prefix else name
+
+
+# --- Graph types (reference: graph-callrecords-api.md, section 5) -------------------------
+
+FAILURE_INFO = (
+    Prop("stage", "enum", "failureStage: unknown, callSetup, midcall, ..."),
+    Prop("reason", "string", "why it failed, as Graph words it"),
+)
+
+NETWORK_INFO = (
+    Prop("ipAddress", "string", "the endpoint's (usually private) media IP"),
+    Prop("port", "int"),
+    Prop("subnet", "string"),
+    Prop("reflexiveIPAddress", "string", "the endpoint as seen by the relay: its public NAT address"),
+    Prop("relayIPAddress", "string", "media relay (TURN) used; also a :Relay node"),
+    Prop("relayPort", "int"),
+    Prop("connectionType", "enum", "wired, wifi, mobile, tunnel, ..."),
+    Prop("networkTransportProtocol", "enum", "udp, tcp"),
+    Prop("linkSpeed", "int", "bit/s"),
+    Prop("macAddress", "string"),
+    Prop("dnsSuffix", "string"),
+    Prop("basicServiceSetIdentifier", "string", "Wi-Fi BSSID"),
+    Prop("wifiBand", "enum"),
+    Prop("wifiChannel", "int"),
+    Prop("wifiRadioType", "enum"),
+    Prop("wifiSignalStrength", "int", "percent"),
+    Prop("wifiBatteryCharge", "int", "percent"),
+    Prop("wifiMicrosoftDriver", "string"),
+    Prop("wifiMicrosoftDriverVersion", "string"),
+    Prop("wifiVendorDriver", "string"),
+    Prop("wifiVendorDriverVersion", "string"),
+    Prop("sentQualityEventRatio", "float"),
+    Prop("receivedQualityEventRatio", "float"),
+    Prop("delayEventRatio", "float"),
+    Prop("bandwidthLowEventRatio", "float"),
+)
+
+# traceRouteHops is a list of objects, which a Neo4j property cannot hold: it is stored as
+# three parallel lists, one entry per hop in the order received.
+TRACE_ROUTE_HOP = (
+    Prop("hopCount", "int"),
+    Prop("ipAddress", "string"),
+    Prop("roundTripTime", "duration"),
+)
+
+DEVICE_INFO = (
+    Prop("captureDeviceName", "string"),
+    Prop("captureDeviceDriver", "string"),
+    Prop("renderDeviceName", "string"),
+    Prop("renderDeviceDriver", "string"),
+    Prop("receivedSignalLevel", "int"),
+    Prop("receivedNoiseLevel", "int"),
+    Prop("sentSignalLevel", "int"),
+    Prop("sentNoiseLevel", "int"),
+    Prop("howlingEventCount", "int"),
+    Prop("initialSignalLevelRootMeanSquare", "float"),
+    Prop("micGlitchRate", "float", "per 5 minutes"),
+    Prop("speakerGlitchRate", "float", "per 5 minutes"),
+    Prop("captureNotFunctioningEventRatio", "float"),
+    Prop("renderNotFunctioningEventRatio", "float"),
+    Prop("cpuInsufficentEventRatio", "float", "(sic, Graph's spelling)"),
+    Prop("deviceClippingEventRatio", "float"),
+    Prop("deviceGlitchEventRatio", "float"),
+    Prop("lowSpeechLevelEventRatio", "float"),
+    Prop("lowSpeechToNoiseEventRatio", "float"),
+    Prop("renderMuteEventRatio", "float"),
+    Prop("renderZeroVolumeEventRatio", "float"),
+)
+
+MEDIA_STREAM = (
+    Prop("streamId", "string"),
+    Prop("streamDirection", "enum", "callerToCallee or calleeToCaller"),
+    Prop("startDateTime", "datetime"),
+    Prop("endDateTime", "datetime"),
+    Prop("audioCodec", "enum"),
+    Prop("videoCodec", "enum"),
+    Prop("averageJitter", "duration"),
+    Prop("maxJitter", "duration"),
+    Prop("averageAudioNetworkJitter", "duration"),
+    Prop("maxAudioNetworkJitter", "duration"),
+    Prop("averageRoundTripTime", "duration"),
+    Prop("maxRoundTripTime", "duration"),
+    Prop("averagePacketLossRate", "float"),
+    Prop("maxPacketLossRate", "float"),
+    Prop("averageRatioOfConcealedSamples", "float"),
+    Prop("maxRatioOfConcealedSamples", "float"),
+    Prop("averageAudioDegradation", "float", "network MOS degradation"),
+    Prop("averageBandwidthEstimate", "int", "bit/s"),
+    Prop("packetUtilization", "int", "packets"),
+    Prop("wasMediaBypassed", "bool"),
+    Prop("isAudioForwardErrorCorrectionUsed", "bool"),
+    Prop("averageVideoFrameRate", "float"),
+    Prop("averageReceivedFrameRate", "float"),
+    Prop("averageVideoFrameLossPercentage", "float"),
+    Prop("averageVideoPacketLossRate", "float"),
+    Prop("lowFrameRateRatio", "float"),
+    Prop("lowVideoProcessingCapabilityRatio", "float"),
+    Prop("postForwardErrorCorrectionPacketLossRate", "float"),
+    Prop("averageFreezeDuration", "duration"),
+    Prop("rmsFreezeDuration", "duration"),
+)
+
+USER_AGENT = (
+    Prop("headerValue", "string", "raw user-agent header"),
+    Prop("applicationVersion", "string"),
+    Prop("platform", "enum", "client: windows, macOS, iOS, android, web, ..."),
+    Prop("productFamily", "enum", "client: teams, skypeForBusiness, lync, azureCommunicationServices, ..."),
+    Prop("azureADAppId", "string", "client"),
+    Prop("communicationServiceId", "string", "client (ACS)"),
+    Prop("role", "enum", "service: gateway, mediationServer, skypeForBusinessCallQueues, ..."),
+)
+
+USER_FEEDBACK = (
+    Prop("rating", "enum", "notRated, bad, poor, fair, good, excellent, ..."),
+    Prop("text", "string"),
+)
+
+CALL_RECORD = (
+    Prop("id", "string", "Graph's record id (the key)"),
+    Prop("version", "int", "rises each time Graph re-issues the record with more data"),
+    Prop("type", "enum", "groupCall, peerToPeer, unknown, ..."),
+    Prop("modalities", "enum[]", "audio, video, screenSharing, ..."),
+    Prop("startDateTime", "datetime"),
+    Prop("endDateTime", "datetime"),
+    Prop("lastModifiedDateTime", "datetime"),
+    Prop("joinWebUrl", "string"),
+)
+
+SESSION = (
+    Prop("id", "string", "Graph's session id: NOT unique inside a record"),
+    Prop("startDateTime", "datetime"),
+    Prop("endDateTime", "datetime"),
+    Prop("modalities", "enum[]"),
+    Prop("isTest", "bool"),
+)
+
+SEGMENT = (
+    Prop("id", "string", "Graph's segment id: NOT unique inside a record"),
+    Prop("startDateTime", "datetime"),
+    Prop("endDateTime", "datetime"),
+)
+
+MEDIA = (Prop("label", "string", "as negotiated, e.g. main-audio, main-video, applicationsharing-video"),)
+
+ENDPOINT_APPEARANCE = (
+    Prop("name", "string", "device or machine name"),
+    Prop("cpuName", "string"),
+    Prop("cpuCoresCount", "int"),
+    Prop("cpuProcessorSpeedInMhz", "int"),
+)
+
+# --- Nodes and relationships -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NodeType:
+    label: str
+    key: str
+    owned: bool  # part of one record's subtree (replaced with it) rather than shared by calls
+    doc: str
+    props: tuple = ()
+    groups: tuple = ()
+    derived: tuple = ()  # (name, description) of properties callgraph adds
+    indexes: tuple = ()  # properties indexed for the saved queries
+
+
+@dataclass(frozen=True)
+class RelType:
+    type: str
+    start: str
+    end: str
+    doc: str
+    props: tuple = ()
+    groups: tuple = ()
+    derived: tuple = ()
+
+
+CALL_RECORD_NODE = NodeType(
+    "CallRecord", "id", True,
+    "One call or meeting, as Graph's callRecord.",
+    props=CALL_RECORD,
+    derived=(
+        ("tenantId", "tenant the record came from: `--tenant-id`, else the organizer's, else the participants' user tenant"),
+        ("durationMs", "endDateTime - startDateTime"),
+        ("sessionsIncomplete", "true when Graph said more sessions exist (sessions@odata.nextLink) and the input did not include them"),
+        ("participantsIncomplete", "the same for participants_v2@odata.nextLink"),
+        ("sessionCount", "number of sessions loaded; absent when the input carried no sessions (a list page)"),
+        ("participantCount", "number of distinct participants loaded; absent when the input carried none"),
+        ("source", "file the record was loaded from"),
+    ),
+    indexes=("tenantId", "startDateTime"),
+)
+SESSION_NODE = NodeType(
+    "Session", "key", True,
+    "One participant's leg of the call (peer-to-peer: the whole call).",
+    props=SESSION,
+    groups=(Group("failureInfo", "failure", FAILURE_INFO),),
+    derived=(
+        ("key", "`<callRecordId>:<session ordinal>`"),
+        ("callRecordId", "the owning record"),
+        ("ordinal", "position in the record, from 0"),
+        ("segmentCount", "number of segments"),
+    ),
+    indexes=("startDateTime",),
+)
+SEGMENT_NODE = NodeType(
+    "Segment", "key", True,
+    "One media link between two endpoints; PSTN sessions chain several.",
+    props=SEGMENT,
+    groups=(Group("failureInfo", "failure", FAILURE_INFO),),
+    derived=(
+        ("key", "`<callRecordId>:<session>:<segment>`"),
+        ("callRecordId", "the owning record"),
+        ("ordinal", "position in the session, from 0"),
+    ),
+    indexes=("startDateTime",),
+)
+MEDIA_NODE = NodeType(
+    "Media", "key", True,
+    "One media line of a segment (audio, video, sharing), with both sides' network and device.",
+    props=MEDIA,
+    groups=(
+        Group("callerNetwork", "callerNetwork", NETWORK_INFO, "the caller side's networkInfo", ("traceRouteHops",)),
+        Group("calleeNetwork", "calleeNetwork", NETWORK_INFO, "the callee side's networkInfo", ("traceRouteHops",)),
+        Group("callerDevice", "callerDevice", DEVICE_INFO, "the caller side's deviceInfo"),
+        Group("calleeDevice", "calleeDevice", DEVICE_INFO, "the callee side's deviceInfo"),
+    ),
+    derived=(
+        ("key", "`<segment key>:<media ordinal>`"),
+        ("callRecordId", "the owning record"),
+        ("ordinal", "position in the segment, from 0"),
+        ("callerNetworkTraceRouteHopCount, ...HopIpAddress, ...HopRoundTripTimeMs",
+         "callerNetwork.traceRouteHops as parallel lists (same for calleeNetwork)"),
+    ),
+)
+STREAM_NODE = NodeType(
+    "Stream", "key", True,
+    "One direction of one media line, with its quality metrics.",
+    props=MEDIA_STREAM,
+    derived=(
+        ("key", "`<media key>:<stream ordinal>`"),
+        ("callRecordId", "the owning record"),
+        ("ordinal", "position in the media, from 0"),
+        ("isAudio", "audio stream: an audio codec, or a media label containing 'audio'"),
+        ("poor", "audio streams only (else absent): the Call Quality Dashboard rule, see below"),
+    ),
+    indexes=("poor",),
+)
+ENDPOINT_NODE = NodeType(
+    "Endpoint", "key", False,
+    "A party: the same node across calls for the same user, phone number, application, "
+    "resource account, guest, or service (by role and user agent).",
+    derived=(
+        ("key", "`<kind>:<id>`, e.g. `user:<Entra object id>`, `phone:+15550100`, "
+                "`service:<role>:<user agent>`; an endpoint without identity gets a per-appearance key "
+                "`anonymous:<segment or session key>:<caller|callee>`"),
+        ("kind", "user, phone, application, applicationInstance, guest, acsUser, ..., service, anonymous"),
+        ("id", "the identity's id"),
+        ("displayName", "as last loaded"),
+        ("tenantId", "the identity's tenant, when Graph gives one"),
+        ("userPrincipalName", "when Graph gives one"),
+        ("role", "service endpoints: serviceUserAgent.role"),
+        ("userAgent", "service endpoints: the user-agent header that identifies them"),
+    ),
+    indexes=("kind", "id", "displayName", "userPrincipalName", "role"),
+)
+RELAY_NODE = NodeType(
+    "Relay", "ip", False,
+    "A media relay (TURN server) by IP address.",
+    derived=(("ip", "relayIPAddress"),),
+)
+
+NODES = (CALL_RECORD_NODE, SESSION_NODE, SEGMENT_NODE, MEDIA_NODE, STREAM_NODE, ENDPOINT_NODE, RELAY_NODE)
+NODE_BY_LABEL = {n.label: n for n in NODES}
+
+APPEARANCE_GROUPS = (
+    Group("userAgent", "userAgent", USER_AGENT, "this appearance's user agent"),
+    Group("feedback", "feedback", USER_FEEDBACK, "this participant's rating of the call", ("tokens",)),
+)
+APPEARANCE_DERIVED = (
+    ("feedbackTokens", "the feedback tokens set to true, e.g. ['Echo', 'Noisy']"),
+    ("identity", "the identity as Graph sent it on this appearance, as JSON"),
+    ("endpointType", "participantEndpoint or serviceEndpoint"),
+)
+
+RELS = (
+    RelType("CONTAINS", "CallRecord", "Session", "record to its sessions"),
+    RelType("CONTAINS", "Session", "Segment", "session to its segments"),
+    RelType("CONTAINS", "Segment", "Media", "segment to its media"),
+    RelType("CONTAINS", "Media", "Stream", "media to its streams"),
+    RelType("CALLER", "Session", "Endpoint", "who initiated the session; carries this appearance's details",
+            ENDPOINT_APPEARANCE, APPEARANCE_GROUPS, APPEARANCE_DERIVED),
+    RelType("CALLEE", "Session", "Endpoint", "who answered the session; carries this appearance's details",
+            ENDPOINT_APPEARANCE, APPEARANCE_GROUPS, APPEARANCE_DERIVED),
+    RelType("CALLER", "Segment", "Endpoint", "the caller end of this media link",
+            ENDPOINT_APPEARANCE, APPEARANCE_GROUPS, APPEARANCE_DERIVED),
+    RelType("CALLEE", "Segment", "Endpoint", "the callee end of this media link",
+            ENDPOINT_APPEARANCE, APPEARANCE_GROUPS, APPEARANCE_DERIVED),
+    RelType("ORGANIZED_BY", "CallRecord", "Endpoint", "organizer_v2 (or the deprecated organizer)",
+            derived=(("participantId", "organizer_v2.id"), ("administrativeUnitIds", "list"),
+                     ("identity", "the identity as Graph sent it, as JSON"))),
+    RelType("PARTICIPANT", "CallRecord", "Endpoint", "participants_v2 (or the deprecated participants)",
+            derived=(("participantId", "participants_v2[].id"), ("administrativeUnitIds", "list"),
+                     ("identity", "the identity as Graph sent it, as JSON"))),
+    RelType("USED_RELAY", "Segment", "Relay", "a media line of the segment went through this relay",
+            derived=(("side", "caller or callee"), ("mediaLabel", "media label"),
+                     ("mediaOrdinal", "which media of the segment"), ("relayPort", "allocated port"))),
+)
+
+# The Call Quality Dashboard's poor-audio rule: a stream is poor when any average crosses
+# its threshold. Streams with none of these values measured get no verdict (poor absent).
+POOR_AUDIO_THRESHOLDS = (
+    ("averageAudioDegradation", 1.0),
+    ("averageRoundTripTimeMs", 500.0),
+    ("averagePacketLossRate", 0.1),
+    ("averageJitterMs", 30.0),
+    ("averageRatioOfConcealedSamples", 0.07),
+)
+
+
+def group_names(group: Group) -> list[str]:
+    return [flat_name(group.prefix, p.name) for p in group.props]
+
+
+def markdown() -> str:
+    """The graph model as Markdown, for docs/graph-model.md."""
+    out = ["# Graph model", "",
+           "Generated from `loader/model.py` by `python -m loader.model > docs/graph-model.md`;"
+           " a test fails when the two differ.", "",
+           "```", __doc__.split("::", 1)[1].split("\nOwned nodes")[0].strip("\n"), "```", "",
+           "Owned nodes (CallRecord, Session, Segment, Media, Stream) belong to one record and are"
+           " replaced as a whole when a newer version of it is loaded. Shared nodes (Endpoint, Relay)"
+           " are merged by key across all calls; what varies per call sits on edges and on Media.", "",
+           "Conventions: timestamps are Neo4j datetimes (Graph's `0001-01-01T00:00:00Z` is stored as"
+           " absent); ISO 8601 durations are numbers of milliseconds under the member's name plus `Ms`"
+           " (`averageJitter: PT0.016S` becomes `averageJitterMs: 16.0`); the OData float `NaN` is stored"
+           " as absent and `INF`/`-INF` as infinities; enums are kept as the strings Graph sends, unknown"
+           " values included. A nested object is flattened with its name as prefix (`failureInfo.stage`"
+           " becomes `failureStage`). Members Graph adds that this model does not know are stored under"
+           " their own (prefixed) name: scalars and lists of scalars as they come, objects as JSON text.",
+           ""]
+    for node in NODES:
+        out += [f"## (:{node.label})", "", node.doc, "",
+                f"Key: `{node.key}` (unique constraint)." + (" Owned by one record." if node.owned else " Shared across calls."), ""]
+        if node.indexes:
+            out += ["Indexed: " + ", ".join(f"`{i}`" for i in node.indexes) + ".", ""]
+        out += _prop_table(node.props, node.groups, node.derived)
+    out += ["## Relationships", "", "| from | type | to | meaning |", "|---|---|---|---|"]
+    for rel in RELS:
+        out.append(f"| {rel.start} | {rel.type} | {rel.end} | {rel.doc} |")
+    out.append("")
+    seen = set()
+    for rel in RELS:
+        if (rel.props or rel.groups or rel.derived) and (rel.type, rel.end) not in seen:
+            seen.add((rel.type, rel.end))
+            starts = sorted({r.start for r in RELS if r.type == rel.type and r.end == rel.end})
+            out += [f"### [:{rel.type}] properties (from {', '.join(starts)})", ""]
+            out += _prop_table(rel.props, rel.groups, rel.derived)
+    out += ["## Poor streams", "",
+            "An audio stream gets `poor: true` when any of these averages is above its threshold"
+            " (the Call Quality Dashboard rule), `poor: false` when at least one is measured and none is"
+            " above, and no `poor` property when none is measured or the stream is not audio:", ""]
+    out += [f"- `{name}` > {limit:g}" for name, limit in POOR_AUDIO_THRESHOLDS]
+    out.append("")
+    return "\n".join(out)
+
+
+def _prop_table(props, groups, derived) -> list[str]:
+    rows = ["| property | type | from Graph | meaning |", "|---|---|---|---|"]
+    for p in props:
+        rows.append(f"| `{p.name}` | {_kind_doc(p.kind)} | `{p.source}` | {p.doc} |")
+    for g in groups:
+        for p in g.props:
+            rows.append(f"| `{flat_name(g.prefix, p.name)}` | {_kind_doc(p.kind)} | `{g.source}.{p.source}` | {p.doc} |")
+    for name, doc in derived:
+        rows.append(f"| `{name}` | | (callgraph) | {doc} |")
+    return rows + [""] if len(rows) > 2 else []
+
+
+def _kind_doc(kind: str) -> str:
+    return {"duration": "float (ms)", "enum": "string (enum)", "enum[]": "list of strings (enum)",
+            "string[]": "list of strings"}.get(kind, kind)
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")

@@ -1,0 +1,247 @@
+"""Source: read call records from files, directories and stdin, one at a time.
+
+Accepted shapes, each plain or gzipped: a single callRecord object, a Graph collection
+page (``{"value": [...]}``), a JSON array of records, and JSON Lines (one record per
+line). Input is streamed: a JSON Lines file is read line by line, and a JSON document is
+parsed incrementally with ijson, so memory stays flat however large the file.
+
+Each item says where it came from (file and line, or file and position in the document),
+so an error can point at the exact place; a broken document yields the records before
+the break and then one error.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import itertools
+import json
+import os
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+import ijson
+
+JSON_SUFFIXES = (".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz", ".gz")
+
+
+@dataclass
+class Item:
+    """One record read from the input, or one problem found there."""
+
+    origin: str  # "calls.jsonl:12" or "page.json:value[3]"
+    record: dict | None = None
+    error: str | None = None  # the input could not be read at this place
+    ignored: str | None = None  # readable, but not a call record (what it is instead)
+
+
+class InputError(Exception):
+    """A path given on the command line cannot be read at all."""
+
+
+def expand_paths(paths: list[str]) -> Iterator[str]:
+    """Files as given, directories walked recursively for JSON files, '-' for stdin."""
+    for p in paths:
+        if p == "-":
+            yield p
+            continue
+        path = Path(p)
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs.sort()
+                for name in sorted(files):
+                    if name.lower().endswith(JSON_SUFFIXES):
+                        yield os.path.join(root, name)
+        elif path.exists():
+            yield p
+        else:
+            raise InputError(f"{p}: no such file or directory")
+
+
+def _open(path: str) -> BinaryIO:
+    raw = sys.stdin.buffer if path == "-" else open(path, "rb")
+    stream = io.BufferedReader(raw) if not isinstance(raw, io.BufferedReader) else raw
+    if stream.peek(2)[:2] == b"\x1f\x8b":  # gzip magic, whatever the file is called
+        return gzip.GzipFile(fileobj=stream)  # type: ignore[return-value]
+    return stream
+
+
+def read_items(path: str) -> Iterator[Item]:
+    """Every record (or problem) in one file, in order."""
+    name = "<stdin>" if path == "-" else path
+    try:
+        with _open(path) as stream:
+            first, number = b"", 0
+            while not first.strip():  # skip leading blank lines
+                first = stream.readline()
+                number += 1
+                if not first:
+                    return
+            if _is_json_lines(first):
+                yield from _json_lines(itertools.chain([first], stream), name, number)
+            else:
+                yield from _document(_Replay(first, stream), name)
+    except OSError as exc:  # unreadable file, corrupt gzip
+        yield Item(name, error=f"cannot read: {exc}")
+
+
+class _Replay:
+    """A reader that returns ``head`` first, then the rest of ``stream`` (for ijson)."""
+
+    def __init__(self, head: bytes, stream: BinaryIO):
+        self.head, self.stream = head, stream
+
+    def read(self, size: int = -1) -> bytes:
+        if self.head:
+            chunk, self.head = (self.head, b"") if size < 0 or size >= len(self.head) else (self.head[:size], self.head[size:])
+            return chunk
+        return self.stream.read(size)
+
+
+def _is_json_lines(first: bytes) -> bool:
+    """A first line that is a whole JSON object on its own means one record per line."""
+    try:
+        return isinstance(json.loads(first), dict)
+    except ValueError:
+        return False
+
+
+def _json_lines(lines: Iterator[bytes], name: str, first_number: int) -> Iterator[Item]:
+    for number, line in enumerate(lines, start=first_number):
+        if not line.strip():
+            continue
+        origin = f"{name}:{number}"
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            if exc.pos >= len(line.rstrip()):
+                yield Item(origin, error="truncated JSON: the line ends in the middle of a record")
+            else:
+                yield Item(origin, error=f"not valid JSON: {exc.msg} at column {exc.colno}")
+            continue
+        except ValueError as exc:  # e.g. bytes that are not UTF-8
+            yield Item(origin, error=f"not valid JSON: {exc}")
+            continue
+        yield from _classify(value, origin, context=None)
+
+
+def _document(stream, name: str) -> Iterator[Item]:
+    """Stream one JSON document (or several concatenated) with ijson's event parser."""
+    events = ijson.parse(stream, multiple_values=True, use_float=True)
+    where = {"origin": name}  # the place being read, for the error if the document breaks
+    try:
+        for prefix, event, value in events:
+            if prefix == "" and event == "start_map":
+                yield from _top_object(events, name, where)
+            elif prefix == "" and event == "start_array":
+                for index, item in enumerate(_array_items(events, "", where, f"{name}:[{{}}]")):
+                    yield from _classify(item, f"{name}:[{index}]", context=None)
+            elif prefix == "":
+                yield Item(name, error=f"expected a JSON object or array, got {value!r}")
+    except ijson.IncompleteJSONError:
+        yield Item(where["origin"], error="truncated JSON: the file ends in the middle of a record")
+    except ijson.JSONError as exc:
+        yield Item(where["origin"], error=f"not valid JSON ({_ijson_message(exc)})")
+
+
+def _ijson_message(exc: Exception) -> str:
+    return re.sub(r"\s+", " ", str(exc)).strip()[:200]
+
+
+def _top_object(events, name: str, where: dict) -> Iterator[Item]:
+    """A top-level object: a collection page (stream its ``value``) or a single record."""
+    top: dict = {}
+    saw_value = False
+    key = None
+    for prefix, event, value in events:
+        if event == "end_map" and prefix == "":
+            break
+        if event == "map_key" and prefix == "":
+            key = value
+            continue
+        # the first event of a top-level member's value
+        if key == "value" and event == "start_array":
+            saw_value = True
+            context = top.get("@odata.context")
+            for index, item in enumerate(_array_items(events, "value", where, f"{name}:value[{{}}]")):
+                yield from _classify(item, f"{name}:value[{index}]", context=context)
+        else:
+            top[key] = _build(events, event, value)
+    if not saw_value:
+        yield from _classify(top, name, context=None)
+
+
+def _array_items(events, array_prefix: str, where: dict, origin: str) -> Iterator[object]:
+    """Build each element of the array whose start_array event was just consumed."""
+    index = 0
+    for prefix, event, value in events:
+        if event == "end_array" and prefix == array_prefix:
+            return
+        where["origin"] = origin.format(index)
+        yield _build(events, event, value)
+        index += 1
+
+
+def _build(events, event: str, value: object) -> object:
+    """The whole JSON value that starts with (event, value)."""
+    if event not in ("start_map", "start_array"):
+        return value
+    builder = ijson.ObjectBuilder()
+    builder.event(event, value)
+    depth = 1
+    for _, ev, val in events:
+        builder.event(ev, val)
+        if ev in ("start_map", "start_array"):
+            depth += 1
+        elif ev in ("end_map", "end_array"):
+            depth -= 1
+            if depth == 0:
+                return builder.value
+    raise ijson.IncompleteJSONError("incomplete JSON")
+
+
+# What else people point the loader at, and how to tell: the docs' other examples, and
+# Graph's other call-records payloads. These are skipped with a note, never rejected.
+_CONTEXT_KINDS = (
+    (re.compile(r"/sessions(\(|$|\?)"), "a page of sessions (load the whole call record instead)"),
+    (re.compile(r"/participants_v2(\(|$|\?)"), "a page of participants (load the whole call record instead)"),
+    (re.compile(r"pstnCallLogRow"), "a getPstnCalls row"),
+    (re.compile(r"directRoutingLogRow"), "a getDirectRoutingCalls row"),
+    (re.compile(r"smsLogRow"), "a getSmsLog row"),
+    (re.compile(r"pstnBlockedUsersLogRow"), "a getPstnBlockedUsersLog row"),
+    (re.compile(r"pstnOnlineMeetingDialoutReport"), "a getPstnOnlineMeetingDialoutReport row"),
+)
+
+
+def _classify(value: object, origin: str, context: str | None) -> Iterator[Item]:
+    if isinstance(value, dict) and isinstance(value.get("value"), list) and "id" not in value:
+        # a collection page inside JSON Lines or an array
+        for i, item in enumerate(value["value"]):
+            yield from _classify(item, f"{origin}:value[{i}]", value.get("@odata.context"))
+        return
+    kind = _other_kind(value, context)
+    if kind:
+        yield Item(origin, ignored=kind)
+    else:
+        yield Item(origin, record=value)  # type: ignore[arg-type]
+
+
+def _other_kind(value: object, context: str | None) -> str | None:
+    if context:
+        for pattern, kind in _CONTEXT_KINDS:
+            if pattern.search(context):
+                return kind
+    if not isinstance(value, dict):
+        return None
+    if "changeType" in value and ("subscriptionId" in value or "notificationUrl" in value):
+        return "a change notification or subscription, not a call record"
+    if "resource" in value and "notificationUrl" in value:
+        return "a subscription request, not a call record"
+    if "trunkFullyQualifiedDomainName" in value or "correlationId" in value and "finalSipCode" in value:
+        return "a getDirectRoutingCalls row"
+    if "callId" in value and ("callerNumber" in value or "calleeNumber" in value):
+        return "a getPstnCalls row"
+    return None

@@ -1,0 +1,462 @@
+"""Transform: one Graph callRecord (raw JSON) into flat node and relationship rows.
+
+Pure functions, no database: everything here can be tested on JSON alone. The rows follow
+:mod:`loader.model`; the writer turns them into UNWIND batches.
+
+A record with a value of the wrong type raises :class:`RecordError` naming the member, so
+it is rejected whole and never lands half-converted. Unknown members and unknown enum
+values are not errors: they are stored as they come.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+
+from .model import (
+    APPEARANCE_GROUPS,
+    CALL_RECORD,
+    ENDPOINT_APPEARANCE,
+    MEDIA,
+    MEDIA_NODE,
+    MEDIA_STREAM,
+    POOR_AUDIO_THRESHOLDS,
+    SEGMENT_NODE,
+    SESSION_NODE,
+    TRACE_ROUTE_HOP,
+    Group,
+    flat_name,
+)
+from .values import CONVERTERS, FieldError, to_string
+
+
+class RecordError(ValueError):
+    """The record cannot be loaded; the message says which member and why."""
+
+
+@dataclass
+class RecordRows:
+    """The rows of one call record, keyed so that repeats inside the record collapse.
+
+    Rows are kept in three parts so that the writer can complete a record it already holds
+    at the same version: a list page gives the record without ``sessions``, a later GET with
+    ``$expand=sessions`` or ``$expand=participants_v2`` adds them.
+    """
+
+    id: str
+    version: int
+    last_modified: object  # neo4j.time.DateTime or None
+    has_sessions: bool = False
+    has_participants: bool = False
+    parts: dict = field(default_factory=dict)  # part -> {"nodes": {label: {key: props}}, "rels": {...}}
+
+    def _part(self, part: str) -> dict:
+        return self.parts.setdefault(part, {"nodes": {}, "rels": {}})
+
+    def node(self, label: str, key: str, props: dict, merge: bool = False, part: str = "record") -> None:
+        rows = self._part(part)["nodes"].setdefault(label, {})
+        if merge and key in rows:
+            rows[key].update({k: v for k, v in props.items() if v is not None})
+        else:
+            rows[key] = props
+
+    def rel(self, start: str, rel_type: str, end: str, start_key: str, end_key: str,
+            props: dict | None = None, part: str = "record") -> None:
+        self._part(part)["rels"].setdefault((start, rel_type, end), []).append(
+            {"start": start_key, "end": end_key, "props": props or {}})
+
+    def nodes(self, label: str) -> dict:
+        """All rows of a label across parts (for tests and counts)."""
+        merged: dict = {}
+        for part in self.parts.values():
+            merged.update(part["nodes"].get(label, {}))
+        return merged
+
+    def rels(self, start: str, rel_type: str, end: str) -> list:
+        return [r for part in self.parts.values() for r in part["rels"].get((start, rel_type, end), [])]
+
+    @property
+    def element_count(self) -> int:
+        return sum(len(rows) for part in self.parts.values() for rows in part["nodes"].values()) + sum(
+            len(rows) for part in self.parts.values() for rows in part["rels"].values())
+
+
+# --- generic conversion by the model's tables ---------------------------------------------
+
+def _is_annotation(member: str) -> bool:
+    return "@" in member  # @odata.type, sessions@odata.nextLink, ...
+
+
+def store_raw(out: dict, name: str, value: object) -> None:
+    """Keep a member the model does not know, as close to how it came as Neo4j allows."""
+    if value is None:
+        return
+    if isinstance(value, (str, bool, int, float)):
+        out[name] = value
+    elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        out[name] = value
+    elif isinstance(value, list) and value and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        out[name] = value
+    elif isinstance(value, list) and value and all(isinstance(v, bool) for v in value):
+        out[name] = value
+    else:
+        out[name] = json.dumps(value, sort_keys=True)
+
+
+def convert(obj: object, props: tuple, groups: tuple, path: str, out: dict,
+            prefix: str = "", handled: tuple = ()) -> dict:
+    """Convert ``obj``'s documented members into ``out``; keep unknown ones as they come.
+
+    ``handled`` names members the caller converts itself (sessions, caller, ...).
+    """
+    if not isinstance(obj, dict):
+        raise FieldError(path or "record", f"expected an object, got {type(obj).__name__}")
+    for p in props:
+        value = CONVERTERS[p.kind](obj.get(p.source), _join(path, p.source))
+        if value is not None:
+            out[flat_name(prefix, p.name)] = value
+    for g in groups:
+        sub = obj.get(g.source)
+        if sub is not None:
+            convert(sub, g.props, (), _join(path, g.source), out, flat_name(prefix, g.prefix), g.handled)
+    known = {p.source for p in props} | {g.source for g in groups} | set(handled)
+    for member, value in obj.items():
+        if member not in known and not _is_annotation(member):
+            store_raw(out, flat_name(prefix, member), value)
+    return out
+
+
+def _join(path: str, member: str) -> str:
+    return f"{path}.{member}" if path else member
+
+
+def _list(obj: dict, member: str, path: str) -> list:
+    value = obj.get(member)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise FieldError(_join(path, member), f"expected a list, got {type(value).__name__}")
+    return value
+
+
+# --- identities and endpoints ----------------------------------------------------------------
+
+# Which identity of an identity set names the party, most specific first: a resource
+# account (applicationInstance) is more telling than the application behind it.
+IDENTITY_PRIORITY = (
+    "user", "applicationInstance", "application", "phone", "guest", "acsUser",
+    "azureCommunicationServicesUser", "spoolUser", "acsApplicationInstance",
+    "spoolApplicationInstance", "azureApplicationInstance", "encrypted", "onPremises",
+    "assertedIdentity", "device",
+)
+
+
+def _identity_kind_from_type(odata_type: str) -> str:
+    t = odata_type.lower()
+    for needle, kind in (("phone", "phone"), ("guest", "guest"), ("applicationinstance", "applicationInstance"),
+                         ("application", "application"), ("azurecommunicationservices", "acsUser"),
+                         ("encrypted", "encrypted")):
+        if needle in t:
+            return kind
+    return "user"
+
+
+def primary_identity(identity_set: object, path: str) -> tuple[str, dict] | None:
+    """The (kind, identity) that names the party, or None when nothing carries an id."""
+    if identity_set is None:
+        return None
+    if not isinstance(identity_set, dict):
+        raise FieldError(path, f"expected an identity object, got {type(identity_set).__name__}")
+    found = {}
+    for kind, ident in identity_set.items():
+        if _is_annotation(kind) or ident is None:
+            continue
+        if not isinstance(ident, dict):
+            if kind == "endpointType":
+                continue
+            raise FieldError(_join(path, kind), f"expected an identity object, got {type(ident).__name__}")
+        if to_string(ident.get("id"), _join(path, f"{kind}.id")):
+            found[kind] = ident
+    for kind in IDENTITY_PRIORITY:
+        if kind in found:
+            return kind, found[kind]
+    for kind in sorted(found):  # a kind Graph added later: still a party
+        return kind, found[kind]
+    return None
+
+
+def _identity_node(kind: str, ident: dict, path: str) -> tuple[str, dict] | None:
+    ident_id = to_string(ident.get("id"), _join(path, "id"))
+    if not ident_id or (kind == "phone" and "*" in ident_id):
+        return None  # masked numbers name nobody: keep them per appearance
+    props = {"kind": kind, "id": ident_id}
+    for member in ("displayName", "tenantId", "userPrincipalName"):
+        value = to_string(ident.get(member), _join(path, member))
+        if value:
+            props[member] = value
+    return f"{kind}:{ident_id}", props
+
+
+def _is_service(endpoint: dict) -> bool:
+    odata_type = str(endpoint.get("@odata.type", "")).lower()
+    if "serviceendpoint" in odata_type:
+        return True
+    if "participantendpoint" in odata_type:
+        return False
+    # @odata.type is sometimes missing: a service endpoint has a role and no identity.
+    ua = endpoint.get("userAgent")
+    return (isinstance(ua, dict) and "role" in ua
+            and not any(k in endpoint for k in ("identity", "associatedIdentity", "feedback", "name")))
+
+
+def endpoint_rows(endpoint: object, path: str, anonymous_key: str) -> tuple[str, dict, dict]:
+    """(endpoint key, shared node props, per-appearance edge props) of one caller/callee."""
+    if not isinstance(endpoint, dict):
+        raise FieldError(path, f"expected an endpoint object, got {type(endpoint).__name__}")
+    edge = convert(endpoint, ENDPOINT_APPEARANCE, APPEARANCE_GROUPS, path, {},
+                   handled=("identity", "associatedIdentity"))
+    feedback = endpoint.get("feedback")
+    if isinstance(feedback, dict) and feedback.get("tokens") is not None:
+        tokens = feedback["tokens"]
+        if not isinstance(tokens, dict):
+            raise FieldError(f"{path}.feedback.tokens", f"expected an object of flags, got {type(tokens).__name__}")
+        edge["feedbackTokens"] = sorted(name for name, flag in tokens.items() if flag is True)
+
+    if _is_service(endpoint):
+        edge["endpointType"] = "serviceEndpoint"
+        role = edge.get("userAgentRole") or "unknown"
+        header = edge.get("userAgentHeaderValue") or ""
+        node = {"kind": "service", "role": role}
+        if header:
+            node["userAgent"] = header
+        return f"service:{role}:{header}", node, edge
+
+    edge["endpointType"] = "participantEndpoint"
+    named = None
+    associated = endpoint.get("associatedIdentity")
+    if associated is not None:
+        if not isinstance(associated, dict):
+            raise FieldError(f"{path}.associatedIdentity", f"expected an identity object, got {type(associated).__name__}")
+        kind = _identity_kind_from_type(str(associated.get("@odata.type", "")))
+        named = _identity_node(kind, associated, f"{path}.associatedIdentity")
+        edge["identity"] = json.dumps(associated, sort_keys=True)
+    if named is None and endpoint.get("identity") is not None:
+        primary = primary_identity(endpoint["identity"], f"{path}.identity")
+        if primary:
+            named = _identity_node(primary[0], primary[1], f"{path}.identity.{primary[0]}")
+        edge["identity"] = json.dumps(endpoint["identity"], sort_keys=True)
+    if named is None:
+        return anonymous_key, {"kind": "anonymous"}, edge
+    return named[0], named[1], edge
+
+
+def participant_rows(participant: object, path: str, anonymous_key: str, legacy: bool) -> tuple[str, dict, dict]:
+    """An organizer/participant (participants_v2 entity, or a legacy identity set)."""
+    if not isinstance(participant, dict):
+        raise FieldError(path, f"expected an object, got {type(participant).__name__}")
+    identity = participant if legacy else participant.get("identity")
+    edge: dict = {}
+    if not legacy:
+        pid = to_string(participant.get("id"), f"{path}.id")
+        if pid:
+            edge["participantId"] = pid
+        units = _list(participant, "administrativeUnitInfos", path)
+        ids = [to_string(u.get("id"), f"{path}.administrativeUnitInfos[{i}].id") if isinstance(u, dict) else None
+               for i, u in enumerate(units)]
+        if any(ids):
+            edge["administrativeUnitIds"] = [i for i in ids if i]
+        for member, value in participant.items():
+            if member not in ("id", "identity", "administrativeUnitInfos") and not _is_annotation(member):
+                store_raw(edge, member, value)
+    if identity is not None:
+        edge["identity"] = json.dumps(identity, sort_keys=True)
+    primary = primary_identity(identity, path if legacy else f"{path}.identity")
+    named = _identity_node(primary[0], primary[1], path) if primary else None
+    if named is None and edge.get("participantId"):
+        pid = edge["participantId"]
+        kind = "phone" if pid.startswith("+") else "user"
+        if not (kind == "phone" and "*" in pid):
+            named = (f"{kind}:{pid}", {"kind": kind, "id": pid})
+    if named is None:
+        return anonymous_key, {"kind": "anonymous"}, edge
+    return named[0], named[1], edge
+
+
+# --- streams ---------------------------------------------------------------------------------
+
+def poor_verdict(stream: dict) -> bool | None:
+    """The Call Quality Dashboard rule; None when no metric of the rule was measured."""
+    measured = [(stream.get(name), limit) for name, limit in POOR_AUDIO_THRESHOLDS if stream.get(name) is not None]
+    if not measured:
+        return None
+    return any(value > limit for value, limit in measured)
+
+
+def _trace_route(network: object, path: str, prefix: str, out: dict) -> None:
+    if not isinstance(network, dict):
+        return
+    hops = _list(network, "traceRouteHops", path)
+    if not hops:
+        return
+    columns = {p.name: [] for p in TRACE_ROUTE_HOP}
+    for i, hop in enumerate(hops):
+        hop_path = f"{path}.traceRouteHops[{i}]"
+        if not isinstance(hop, dict):
+            raise FieldError(hop_path, f"expected an object, got {type(hop).__name__}")
+        for p in TRACE_ROUTE_HOP:
+            columns[p.name].append(CONVERTERS[p.kind](hop.get(p.source), f"{hop_path}.{p.source}"))
+    for name, values in columns.items():
+        # Lists in Neo4j cannot hold nulls; a missing value in one hop becomes -1 / "" so the
+        # lists stay aligned.
+        filler = "" if name == "ipAddress" else -1
+        column = "traceRouteHopCount" if name == "hopCount" else "traceRouteHop" + name[:1].upper() + name[1:]
+        out[flat_name(prefix, column)] = [
+            filler if v is None else v for v in values]
+
+
+# --- the record ------------------------------------------------------------------------------
+
+def record_id_of(record: object) -> str | None:
+    """The record's id if it has a usable one (used to name the record in errors)."""
+    if isinstance(record, dict) and isinstance(record.get("id"), str) and record["id"].strip():
+        return record["id"]
+    return None
+
+
+def transform_record(record: object, tenant_id: str | None = None, source: str | None = None) -> RecordRows:
+    """All node and relationship rows of one Graph callRecord."""
+    if not isinstance(record, dict):
+        raise RecordError(f"expected a callRecord object, got {type(record).__name__}")
+    rid = record_id_of(record)
+    if rid is None:
+        raise RecordError("record has no id" if record.get("id") is None else
+                          f"id: expected a non-empty string, got {record.get('id')!r}")
+    try:
+        return _transform(record, rid, tenant_id, source)
+    except FieldError as exc:
+        raise RecordError(str(exc)) from None
+
+
+def _transform(record: dict, rid: str, tenant_id: str | None, source: str | None) -> RecordRows:
+    props = convert(record, CALL_RECORD, (), "", {}, handled=(
+        "sessions", "organizer", "organizer_v2", "participants", "participants_v2"))
+    rows = RecordRows(rid, props.get("version") or 0, props.get("lastModifiedDateTime"))
+    start, end = props.get("startDateTime"), props.get("endDateTime")
+    if start is not None and end is not None:
+        props["durationMs"] = round((end.to_native() - start.to_native()).total_seconds() * 1000, 3)
+    if "sessions@odata.nextLink" in record:
+        props["sessionsIncomplete"] = True
+    if "participants_v2@odata.nextLink" in record:
+        props["participantsIncomplete"] = True
+    if source:
+        props["source"] = source
+
+    tenants: list[str] = []
+    _parties(record, rid, rows, tenants)
+    sessions = _list(record, "sessions", "")
+    if record.get("sessions") is not None:
+        rows.has_sessions = True
+        props["sessionCount"] = len(sessions)
+    if rows.has_participants:
+        props["participantCount"] = len(rows.rels("CallRecord", "PARTICIPANT", "Endpoint"))
+    for i, session in enumerate(sessions):
+        _session(session, f"sessions[{i}]", f"{rid}:{i}", i, rid, rows, tenants)
+    props["tenantId"] = tenant_id or (Counter(tenants).most_common(1)[0][0] if tenants else None)
+    if props["tenantId"] is None:
+        del props["tenantId"]
+    rows.node("CallRecord", rid, props)
+    return rows
+
+
+def _parties(record: dict, rid: str, rows: RecordRows, tenants: list[str]) -> None:
+    """Organizer and participants; the organizer's tenant is the record's first guess."""
+    organizer, legacy = record.get("organizer_v2"), False
+    if organizer is None:
+        organizer, legacy = record.get("organizer"), True
+    if organizer is not None:
+        path = "organizer" if legacy else "organizer_v2"
+        key, node, edge = participant_rows(organizer, path, f"anonymous:{rid}:organizer", legacy)
+        # its own part: completing a stored record at the same version must not repeat it
+        rows.node("Endpoint", key, node, merge=True, part="organizer")
+        rows.rel("CallRecord", "ORGANIZED_BY", "Endpoint", rid, key, edge, part="organizer")
+        if node.get("tenantId"):
+            tenants.extend([node["tenantId"]] * 1000)  # the organizer outweighs everyone else
+    seen = set()
+    rows.has_participants = record.get("participants_v2") is not None or record.get("participants") is not None
+    for member, legacy in (("participants_v2", False), ("participants", True)):
+        for i, participant in enumerate(_list(record, member, "")):
+            key, node, edge = participant_rows(participant, f"{member}[{i}]", f"anonymous:{rid}:{member}:{i}", legacy)
+            if key in seen:
+                continue  # the deprecated list repeats the v2 one
+            seen.add(key)
+            rows.node("Endpoint", key, node, merge=True, part="participants")
+            rows.rel("CallRecord", "PARTICIPANT", "Endpoint", rid, key, edge, part="participants")
+            if node.get("tenantId"):
+                tenants.append(node["tenantId"])
+
+
+def _ends(obj: dict, path: str, owner: str, owner_key: str, rows: RecordRows, tenants: list[str]) -> None:
+    for side, rel_type in (("caller", "CALLER"), ("callee", "CALLEE")):
+        endpoint = obj.get(side)
+        if endpoint is None:
+            continue
+        key, node, edge = endpoint_rows(endpoint, f"{path}.{side}", f"anonymous:{owner_key}:{side}")
+        rows.node("Endpoint", key, node, merge=True, part="sessions")
+        rows.rel(owner, rel_type, "Endpoint", owner_key, key, edge, part="sessions")
+        if node.get("tenantId") and node.get("kind") == "user":
+            tenants.append(node["tenantId"])
+
+
+def _session(session: object, path: str, key: str, ordinal: int, rid: str, rows: RecordRows, tenants) -> None:
+    props = convert(session, SESSION_NODE.props, SESSION_NODE.groups, path, {},
+                    handled=("caller", "callee", "segments"))
+    segments = _list(session, "segments", path)
+    props.update(key=key, callRecordId=rid, ordinal=ordinal, segmentCount=len(segments))
+    rows.node("Session", key, props, part="sessions")
+    rows.rel("CallRecord", "CONTAINS", "Session", rid, key, part="sessions")
+    _ends(session, path, "Session", key, rows, tenants)
+    for j, segment in enumerate(segments):
+        _segment(segment, f"{path}.segments[{j}]", f"{key}:{j}", j, rid, key, rows, tenants)
+
+
+def _segment(segment: object, path: str, key: str, ordinal: int, rid: str, session_key: str, rows, tenants) -> None:
+    props = convert(segment, SEGMENT_NODE.props, SEGMENT_NODE.groups, path, {},
+                    handled=("caller", "callee", "media"))
+    props.update(key=key, callRecordId=rid, ordinal=ordinal)
+    rows.node("Segment", key, props, part="sessions")
+    rows.rel("Session", "CONTAINS", "Segment", session_key, key, part="sessions")
+    _ends(segment, path, "Segment", key, rows, tenants)
+    for k, media in enumerate(_list(segment, "media", path)):
+        _media(media, f"{path}.media[{k}]", f"{key}:{k}", k, rid, key, rows)
+
+
+def _media(media: object, path: str, key: str, ordinal: int, rid: str, segment_key: str, rows: RecordRows) -> None:
+    props = convert(media, MEDIA, MEDIA_NODE.groups, path, {}, handled=("streams",))
+    for side in ("callerNetwork", "calleeNetwork"):
+        _trace_route(media.get(side), f"{path}.{side}", side, props)
+    props.update(key=key, callRecordId=rid, ordinal=ordinal)
+    rows.node("Media", key, props, part="sessions")
+    rows.rel("Segment", "CONTAINS", "Media", segment_key, key, part="sessions")
+    label = props.get("label") or ""
+    for side in ("caller", "callee"):
+        relay = props.get(f"{side}NetworkRelayIPAddress")
+        if relay:
+            rows.node("Relay", relay, {"ip": relay}, merge=True, part="sessions")
+            edge = {"side": side, "mediaOrdinal": ordinal}
+            if label:
+                edge["mediaLabel"] = label
+            if props.get(f"{side}NetworkRelayPort") is not None:
+                edge["relayPort"] = props[f"{side}NetworkRelayPort"]
+            rows.rel("Segment", "USED_RELAY", "Relay", segment_key, relay, edge, part="sessions")
+    for s, stream in enumerate(_list(media, "streams", path)):
+        stream_path = f"{path}.streams[{s}]"
+        sprops = convert(stream, MEDIA_STREAM, (), stream_path, {})
+        is_audio = bool(sprops.get("audioCodec")) or ("audio" in label.lower() and not sprops.get("videoCodec"))
+        sprops.update(key=f"{key}:{s}", callRecordId=rid, ordinal=s, isAudio=is_audio)
+        if is_audio:
+            verdict = poor_verdict(sprops)
+            if verdict is not None:
+                sprops["poor"] = verdict
+        rows.node("Stream", sprops["key"], sprops, part="sessions")
+        rows.rel("Media", "CONTAINS", "Stream", key, sprops["key"], part="sessions")

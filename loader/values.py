@@ -1,0 +1,173 @@
+"""Conversions from Graph JSON values to values Neo4j stores well.
+
+Graph sends every value as JSON: timestamps and durations as ISO 8601 strings, floating
+values sometimes as the OData strings ``NaN``/``INF``/``-INF``, 64-bit integers that may
+arrive as strings. Each converter takes the raw value and returns the stored value, or
+raises :class:`FieldError` with a message that tells the user what was expected, so a bad
+record is rejected with a reason instead of landing half-converted.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime, timezone
+
+from neo4j.time import DateTime
+
+
+class FieldError(ValueError):
+    """A member of a record has a value of the wrong type or shape."""
+
+    def __init__(self, path: str, message: str):
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.message = message
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+# Graph writes "no value" for a timestamp as the minimum .NET DateTimeOffset.
+_NO_TIMESTAMP = re.compile(r"^0001-01-01T00:00:00(\.0+)?(Z|[+-]00:00)?$")
+_TIMESTAMP = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?"
+    r"([Zz]|[+-]\d{2}:?\d{2})?$"
+)
+
+
+def to_datetime(value: object, path: str) -> DateTime | None:
+    """ISO 8601 timestamp (0 to 9 fractional digits) to a Neo4j DateTime, kept to the ns.
+
+    Python's datetime stops at microseconds; Graph sends up to 7 digits, so the fraction
+    is parsed by hand into nanoseconds.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise FieldError(path, f"expected an ISO 8601 date-time string, got {_show(value)}")
+    if _NO_TIMESTAMP.match(value):
+        return None
+    m = _TIMESTAMP.match(value.strip())
+    if not m:
+        raise FieldError(path, f"expected an ISO 8601 date-time such as 2020-02-25T18:52:21Z, got {_show(value)}")
+    year, month, day, hour, minute = (int(m.group(i)) for i in range(1, 6))
+    second = int(m.group(6) or 0)
+    nanos = int((m.group(7) or "0").ljust(9, "0"))
+    zone = m.group(8)
+    try:
+        if zone in (None, "Z", "z"):
+            tz = timezone.utc
+        else:
+            sign = 1 if zone[0] == "+" else -1
+            digits = zone[1:].replace(":", "")
+            from datetime import timedelta
+
+            tz = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+        # Validate the calendar fields through datetime, then build the ns-precise value.
+        datetime(year, month, day, hour, minute, second, tzinfo=tz)
+        return DateTime(year, month, day, hour, minute, second, nanos, tzinfo=tz)
+    except ValueError as exc:
+        raise FieldError(path, f"not a valid date-time {_show(value)} ({exc})") from None
+
+
+_DURATION = re.compile(
+    r"^(-)?P(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$"
+)
+
+
+def to_duration_ms(value: object, path: str) -> float | None:
+    """ISO 8601 duration (``PT0.016S``) to milliseconds (``16.0``)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise FieldError(path, f"expected an ISO 8601 duration such as PT0.016S, got {_show(value)}")
+    m = _DURATION.match(value.strip())
+    if not m or value.strip() in ("P", "PT", "-P", "-PT"):
+        raise FieldError(path, f"expected an ISO 8601 duration such as PT0.016S, got {_show(value)}")
+    days, hours, minutes, seconds = (float(g) if g else 0.0 for g in m.groups()[1:])
+    ms = ((days * 24 + hours) * 60 + minutes) * 60_000 + seconds * 1000
+    ms = round(ms, 6)  # 0.016 * 1000 is 16.000000000000004 in binary floating point
+    return -ms if m.group(1) else ms
+
+
+_SPECIAL_FLOATS = {"nan": None, "inf": math.inf, "+inf": math.inf, "infinity": math.inf,
+                   "-inf": -math.inf, "-infinity": -math.inf}
+
+
+def to_float(value: object, path: str) -> float | None:
+    """Number, or the OData strings NaN/INF/-INF. NaN means 'no measurement': stored absent."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise FieldError(path, f"expected a number, got {_show(value)}")
+    if isinstance(value, (int, float)):
+        return None if isinstance(value, float) and math.isnan(value) else float(value)
+    if isinstance(value, str):
+        special = value.strip().lower()
+        if special in _SPECIAL_FLOATS:
+            return _SPECIAL_FLOATS[special]
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    raise FieldError(path, f"expected a number, got {_show(value)}")
+
+
+def to_int(value: object, path: str) -> int | None:
+    """Integer; Graph's 64-bit integers may come as strings."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise FieldError(path, f"expected an integer, got {_show(value)}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value):
+        return int(value)
+    raise FieldError(path, f"expected an integer, got {_show(value)}")
+
+
+def to_bool(value: object, path: str) -> bool | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise FieldError(path, f"expected true or false, got {_show(value)}")
+
+
+def to_string(value: object, path: str) -> str | None:
+    """Strings, and numbers written where a string was expected (ids sometimes are)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise FieldError(path, f"expected a string, got {_show(value)}")
+
+
+def to_string_list(value: object, path: str) -> list[str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise FieldError(path, f"expected a list of strings, got {_show(value)}")
+    return list(value)
+
+
+CONVERTERS = {
+    "string": to_string,
+    "enum": to_string,  # Graph enums are evolvable: any string is kept as it comes
+    "int": to_int,
+    "float": to_float,
+    "bool": to_bool,
+    "datetime": to_datetime,
+    "duration": to_duration_ms,
+    "string[]": to_string_list,
+    "enum[]": to_string_list,
+}

@@ -1,0 +1,236 @@
+"""Write: the one path by which callgraph changes the database.
+
+Connection with clear errors, the schema (constraints and indexes from the model), and
+batched writes of transformed records: UNWIND statements built from :mod:`loader.model`,
+run in managed transactions (``execute_write``), which the driver retries on transient
+errors such as deadlocks and leader switches in a cluster.
+
+Versions are decided inside the same transaction that writes, so two loaders never
+interleave a check and a write: a newer record replaces its whole subtree, an older one
+is skipped, the same one is left alone, and the same version with parts the stored copy
+lacks (sessions or participants) is completed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import neo4j
+from neo4j import GraphDatabase
+from neo4j.exceptions import AuthError, ClientError, ConfigurationError, ServiceUnavailable
+
+from .model import NODE_BY_LABEL, NODES, RELS
+from .transform import RecordRows
+
+DEFAULT_URI = "neo4j://127.0.0.1:7687"
+DEFAULT_USER = "neo4j"
+DEFAULT_DATABASE = "neo4j"
+
+# outcomes of one record
+NEW, REPLACED, COMPLETED, UNCHANGED, OLDER = "loaded", "replaced", "completed", "unchanged", "older"
+
+
+class DatabaseError(Exception):
+    """The database cannot be used; the message says what to do."""
+
+
+@dataclass
+class Graph:
+    """A driver plus the database every session must name (``database=`` saves a round trip
+    and is what clusters and Aura need)."""
+
+    driver: neo4j.Driver
+    database: str
+    uri: str
+
+    def close(self) -> None:
+        self.driver.close()
+
+    def __enter__(self) -> "Graph":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def session(self, read: bool = False) -> neo4j.Session:
+        mode = neo4j.READ_ACCESS if read else neo4j.WRITE_ACCESS
+        return self.driver.session(database=self.database, default_access_mode=mode)
+
+
+def connect(uri: str, user: str, password: str | None, database: str) -> Graph:
+    """Open and check a connection; every failure becomes one line saying what to fix."""
+    try:
+        # Notifications are advice for people writing queries; a loader's users can't act on them.
+        driver = GraphDatabase.driver(uri, auth=(user, password or ""), notifications_min_severity="OFF")
+    except (ValueError, ConfigurationError) as exc:
+        raise DatabaseError(f"bad Neo4j URI {uri!r}: {exc}. Use e.g. neo4j://127.0.0.1:7687 or neo4j+s://<id>.databases.neo4j.io") from None
+    try:
+        driver.verify_connectivity()
+        with driver.session(database=database) as session:
+            session.run("RETURN 1").consume()
+    except AuthError:
+        driver.close()
+        raise DatabaseError(f"Neo4j at {uri} refused user {user!r}: check NEO4J_USERNAME and NEO4J_PASSWORD "
+                            "(or --username/--password)") from None
+    except ServiceUnavailable:
+        driver.close()
+        raise DatabaseError(f"cannot reach Neo4j at {uri}: start it (scripts/neo4j start, or docker compose up -d) "
+                            "or point NEO4J_URI at your server") from None
+    except ClientError as exc:
+        driver.close()
+        if "DatabaseNotFound" in (exc.code or ""):
+            raise DatabaseError(f"Neo4j at {uri} has no database {database!r}: create it, or set NEO4J_DATABASE "
+                                "to an existing one") from None
+        raise DatabaseError(f"Neo4j at {uri} refused the connection: {exc.message}") from None
+    return Graph(driver, database, uri)
+
+
+# --- schema ----------------------------------------------------------------------------------
+
+def schema_statements() -> list[str]:
+    """Constraints on every key, indexes for the saved queries; all idempotent."""
+    statements = []
+    for node in NODES:
+        statements.append(f"CREATE CONSTRAINT {node.label.lower()}_{node.key} IF NOT EXISTS "
+                          f"FOR (n:{node.label}) REQUIRE n.{node.key} IS UNIQUE")
+        for prop in node.indexes:
+            statements.append(f"CREATE INDEX {node.label.lower()}_{prop} IF NOT EXISTS "
+                              f"FOR (n:{node.label}) ON (n.{prop})")
+    return statements
+
+
+def ensure_schema(graph: Graph) -> list[str]:
+    """Create what is missing (schema changes run one per auto-commit transaction)."""
+    statements = schema_statements()
+    with graph.session() as session:
+        for statement in statements:
+            session.run(statement).consume()
+        session.run("CALL db.awaitIndexes(300)").consume()
+    return statements
+
+
+# --- writes ----------------------------------------------------------------------------------
+
+def _node_statement(label: str) -> str:
+    node = NODE_BY_LABEL[label]
+    if node.owned and label != "CallRecord":
+        # owned rows are new by construction: their old subtree was deleted first
+        return f"UNWIND $rows AS row CREATE (n:{label}) SET n = row"
+    return f"UNWIND $rows AS row MERGE (n:{label} {{{node.key}: row.{node.key}}}) SET n += row"
+
+
+def _rel_statement(start: str, rel_type: str, end: str) -> str:
+    skey, ekey = NODE_BY_LABEL[start].key, NODE_BY_LABEL[end].key
+    return (f"UNWIND $rows AS row MATCH (a:{start} {{{skey}: row.start}}) MATCH (b:{end} {{{ekey}: row.end}}) "
+            f"CREATE (a)-[r:{rel_type}]->(b) SET r = row.props")
+
+
+# shared first (so relationships find them), then the tree from the root down
+_NODE_ORDER = [n.label for n in NODES if not n.owned] + [n.label for n in NODES if n.owned]
+_REL_ORDER = [(r.start, r.type, r.end) for r in RELS]
+_SHARED_LINKS = "|".join(sorted({r.type for r in RELS if not NODE_BY_LABEL[r.end].owned}))
+
+_READ_VERSIONS = """
+UNWIND $ids AS id MATCH (c:CallRecord {id: id})
+RETURN c.id AS id, c.version AS version, c.lastModifiedDateTime AS modified,
+       c.sessionCount IS NOT NULL AS hasSessions, c.participantCount IS NOT NULL AS hasParticipants
+"""
+_SHARED_OF = f"""
+UNWIND $ids AS id MATCH (:CallRecord {{id: id}})-[:CONTAINS*0..2]->()-[:{_SHARED_LINKS}]->(s)
+RETURN collect(DISTINCT elementId(s)) AS shared
+"""
+_DELETE_SUBTREES = """
+UNWIND $ids AS id MATCH (c:CallRecord {id: id})
+OPTIONAL MATCH (c)-[:CONTAINS*1..4]->(x)
+DETACH DELETE x
+WITH DISTINCT c
+DETACH DELETE c
+"""
+_DELETE_ORPHANS = """
+UNWIND $ids AS eid MATCH (s) WHERE elementId(s) = eid AND NOT EXISTS { (s)--() }
+DELETE s
+"""
+
+
+def decide(incoming: RecordRows, stored: dict | None) -> tuple[str, list[str]]:
+    """(outcome, parts to write) for one record against what the database holds."""
+    if stored is None:
+        return NEW, list(incoming.parts)
+    mine = (incoming.version or 0, incoming.last_modified)
+    theirs = (stored["version"] or 0, stored["modified"])
+    if _later(mine, theirs):
+        return REPLACED, list(incoming.parts)
+    if _later(theirs, mine):
+        return OLDER, []
+    parts = []
+    if incoming.has_sessions and not stored["hasSessions"]:
+        parts.append("sessions")
+    if incoming.has_participants and not stored["hasParticipants"]:
+        parts.append("participants")
+    return (COMPLETED, ["record"] + parts) if parts else (UNCHANGED, [])
+
+
+def _later(a: tuple, b: tuple) -> bool:
+    if a[0] != b[0]:
+        return a[0] > b[0]
+    if a[1] is None or b[1] is None:
+        return a[1] is not None and b[1] is None
+    return a[1] > b[1]
+
+
+@dataclass
+class BatchResult:
+    outcomes: dict = field(default_factory=dict)  # record id -> outcome
+    elements: int = 0  # nodes and relationships written
+
+    @property
+    def counts(self) -> Counter:
+        return Counter(self.outcomes.values())
+
+
+def write_batch(graph: Graph, records: list[RecordRows]) -> BatchResult:
+    """Write records (ids unique within the batch) in one managed transaction."""
+    ids = [r.id for r in records]
+    assert len(set(ids)) == len(ids), "a batch holds each record id once"
+    with graph.session() as session:
+        return session.execute_write(_write_tx, records)
+
+
+def _write_tx(tx: neo4j.ManagedTransaction, records: list[RecordRows]) -> BatchResult:
+    stored = {row["id"]: row.data() for row in tx.run(_READ_VERSIONS, ids=[r.id for r in records])}
+    result = BatchResult()
+    nodes: dict[str, dict] = {}
+    rels: dict[tuple, list] = {}
+    replaced = []
+    for record in records:
+        outcome, parts = decide(record, stored.get(record.id))
+        result.outcomes[record.id] = outcome
+        if outcome == REPLACED:
+            replaced.append(record.id)
+        for part in parts:
+            for label, rows in record.parts.get(part, {}).get("nodes", {}).items():
+                merged = nodes.setdefault(label, {})
+                key_name = NODE_BY_LABEL[label].key
+                for key, props in rows.items():
+                    merged.setdefault(key, {key_name: key}).update(props)
+            for rel, rows in record.parts.get(part, {}).get("rels", {}).items():
+                rels.setdefault(rel, []).extend(rows)
+
+    orphans: list = []
+    if replaced:
+        orphans = tx.run(_SHARED_OF, ids=replaced).single()["shared"]
+        tx.run(_DELETE_SUBTREES, ids=replaced).consume()
+    for label in _NODE_ORDER:
+        rows = list(nodes.get(label, {}).values())
+        if rows:
+            tx.run(_node_statement(label), rows=rows).consume()
+            result.elements += len(rows)
+    for rel in _REL_ORDER:
+        rows = rels.get(rel)
+        if rows:
+            tx.run(_rel_statement(*rel), rows=rows).consume()
+            result.elements += len(rows)
+    if orphans:
+        tx.run(_DELETE_ORPHANS, ids=orphans).consume()
+    return result

@@ -1,0 +1,144 @@
+"""Given Graph call records, `callgraph load` puts this graph into a real Neo4j."""
+
+import gzip
+import json
+import shutil
+
+from click.testing import CliRunner
+
+from conftest import FIXTURES, fixture_path, query, snapshot
+from loader.cli import main
+
+RID = "e523d2ed-2966-4b6b-925b-754a88034cc5"
+LEGACY = fixture_path("v1.0-get-callrecord-expanded-legacy-2021.json")
+CALL_RECORD_EXAMPLES = [  # every example whose body is call records (the rest: PSTN rows, sessions pages, ...)
+    f"{version}-{name}.json"
+    for version in ("v1.0", "beta")
+    for name in ("get-callrecord", "get-callrecord-expanded", "get-callrecord-expanded-participants_v2",
+                 "list-callrecords", "list-callrecords-filter-startdatetime", "list-callrecords-filter-participant")
+] + ["v1.0-get-callrecord-legacy-2021.json", "v1.0-get-callrecord-expanded-legacy-2021.json"]
+
+
+def load(*args, input=None):
+    result = CliRunner().invoke(main, ["load", "--quiet", *map(str, args)], input=input, catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def counts(graph) -> dict:
+    nodes = {r["label"]: r["n"] for r in query(graph, "MATCH (n) UNWIND labels(n) AS label RETURN label, count(*) AS n")}
+    rels = {r["type"]: r["n"] for r in query(graph, "MATCH ()-[r]->() RETURN type(r) AS type, count(*) AS n")}
+    return {**nodes, **rels}
+
+
+def test_every_call_record_example_from_the_docs_loads_without_rejects(graph, cli_env):
+    assert len(CALL_RECORD_EXAMPLES) == 14
+    for name in CALL_RECORD_EXAMPLES:
+        code, output = load(fixture_path(name))
+        assert code == 0, output
+        assert "0 rejected" in output
+    ids = {r["id"] for r in query(graph, "MATCH (c:CallRecord) RETURN c.id AS id")}
+    assert ids == {RID, "3cf3bbc8-b21d-4f2e-bfd0-b13603ae6c65", "c3ad8c4b-4a87-4ab1-bef0-284d2f40ed9f"}
+
+
+def test_the_whole_docs_folder_loads_and_says_what_it_skipped(graph, cli_env):
+    code, output = load(FIXTURES)
+    assert code == 0, output
+    assert "0 rejected" in output
+    assert "v1.0-getpstncalls.json: 1 x a getPstnCalls row" in output
+    assert "v1.0-list-sessions.json: 1 x a page of sessions" in output
+    # the same record came as a list item, with sessions, and with participants: all of it is there
+    (row,) = query(graph, "MATCH (c:CallRecord {id: $id}) RETURN c.sessionCount AS s, c.participantCount AS p",
+                   id=RID)
+    assert row == {"s": 1, "p": 2}
+
+
+def test_the_richest_example_in_detail(graph, cli_env):
+    code, output = load(LEGACY)
+    assert code == 0, output
+    assert counts(graph) == {
+        "CallRecord": 1, "Session": 1, "Segment": 1, "Media": 1, "Stream": 2, "Endpoint": 2, "Relay": 2,
+        "CONTAINS": 4 + 1,  # record-session, session-segment, segment-media, media-2 streams
+        "CALLER": 2, "CALLEE": 2, "ORGANIZED_BY": 1, "PARTICIPANT": 2, "USED_RELAY": 2,
+    }
+    (record,) = query(graph, "MATCH (c:CallRecord) RETURN c")
+    c = record["c"]
+    assert (c["id"], c["version"], c["type"], c["modalities"]) == (RID, 1, "peerToPeer", ["audio"])
+    assert c["startDateTime"].iso_format() == "2020-02-25T18:52:21.216988900+00:00"
+    assert c["tenantId"] == "dc368399-474c-4d40-900c-6265431fd81f"
+
+    path = query(graph, """
+        MATCH (c:CallRecord)-[:CONTAINS]->(s:Session)-[:CONTAINS]->(g:Segment)-[:CONTAINS]->(m:Media)
+        MATCH (g)-[:CALLER]->(a:Endpoint), (g)-[:CALLEE]->(b:Endpoint)
+        RETURN s.key AS session, g.key AS segment, m.key AS media, a.displayName AS caller, b.displayName AS callee,
+               m.callerNetworkConnectionType AS callerNet, m.calleeNetworkLinkSpeed AS calleeLink""")
+    assert path == [{"session": f"{RID}:0", "segment": f"{RID}:0:0", "media": f"{RID}:0:0:0",
+                     "caller": "Abbie Wilkins", "callee": "Owen Franklin", "callerNet": "wifi",
+                     "calleeLink": 4294967295}]
+
+    relays = query(graph, """MATCH (g:Segment)-[u:USED_RELAY]->(r:Relay)
+                             RETURN r.ip AS ip, u.side AS side, u.relayPort AS port ORDER BY side""")
+    assert relays == [{"ip": "52.114.188.102", "side": "callee", "port": 52810},
+                      {"ip": "52.114.188.32", "side": "caller", "port": 53889}]
+
+    streams = query(graph, """MATCH (s:Stream) RETURN s.streamDirection AS dir, s.averageJitterMs AS jitter,
+                              s.maxJitterMs AS maxJitter, s.averageRoundTripTimeMs AS rtt,
+                              s.averageAudioDegradation AS degradation, s.poor AS poor ORDER BY s.ordinal""")
+    assert streams == [
+        {"dir": "callerToCallee", "jitter": 16.0, "maxJitter": 21.0, "rtt": 61.0, "degradation": None, "poor": False},
+        {"dir": "calleeToCaller", "jitter": 7.0, "maxJitter": 12.0, "rtt": 64.0, "degradation": 1.160898, "poor": True},
+    ]
+    (feedback,) = query(graph, "MATCH (:Session)-[r:CALLEE]->() RETURN r.feedbackRating AS rating, r.feedbackTokens AS tokens")
+    assert feedback == {"rating": "poor", "tokens": ["Noisy"]}
+
+
+def test_reloading_is_a_no_op(graph, cli_env):
+    load(FIXTURES)
+    before = snapshot(graph)
+    code, output = load(FIXTURES)
+    assert code == 0
+    assert snapshot(graph) == before
+    assert " 0 loaded, 0 replaced by a newer version, 0 completed" in output
+
+
+def _record(tmp_path, name, **changes):
+    record = json.loads(LEGACY.read_text())
+    record.update(changes)
+    path = tmp_path / name
+    path.write_text(json.dumps(record))
+    return path, record
+
+
+def test_a_newer_version_replaces_the_subtree_and_an_older_one_is_skipped(graph, cli_env, tmp_path):
+    v1, _ = _record(tmp_path, "v1.json")
+    v2, record = _record(tmp_path, "v2.json", version=2, lastModifiedDateTime="2020-02-25T21:00:00Z")
+    record["sessions"][0]["segments"][0]["media"][0]["callerNetwork"]["relayIPAddress"] = "52.114.1.1"
+    record["sessions"][0]["segments"][0]["media"][0]["streams"].pop()
+    v2.write_text(json.dumps(record))
+
+    load(v1)
+    code, output = load(v2)
+    assert code == 0 and "1 replaced by a newer version" in output
+    assert query(graph, "MATCH (c:CallRecord) RETURN c.version AS v") == [{"v": 2}]
+    assert counts(graph)["Stream"] == 1
+    # the relay only the old version used is gone; the one both used stays
+    assert sorted(r["ip"] for r in query(graph, "MATCH (r:Relay) RETURN r.ip AS ip")) == ["52.114.1.1", "52.114.188.102"]
+
+    before = snapshot(graph)
+    code, output = load(v1)
+    assert code == 0 and "1 skipped as older" in output
+    assert snapshot(graph) == before
+
+
+def test_gzip_json_lines_and_stdin(graph, cli_env, tmp_path):
+    record = json.loads(LEGACY.read_text())
+    lines = []
+    for i in range(3):
+        record["id"] = f"00000000-0000-0000-0000-00000000000{i}"
+        lines.append(json.dumps(record))
+    with gzip.open(tmp_path / "calls.jsonl.gz", "wt") as f:
+        f.write("\n".join(lines) + "\n")
+    code, output = load(tmp_path / "calls.jsonl.gz")
+    assert code == 0 and "3 loaded" in output
+    code, output = load("-", input=fixture_path("v1.0-list-callrecords.json").read_text())
+    assert code == 0 and "2 loaded" in output
+    assert counts(graph)["CallRecord"] == 5

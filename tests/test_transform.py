@@ -1,0 +1,125 @@
+"""Given Graph JSON, the transform produces these rows (no database needed)."""
+
+import copy
+import json
+import math
+
+import pytest
+
+from conftest import fixture_path
+from loader.transform import RecordError, transform_record
+from loader.values import to_datetime, to_duration_ms, to_float
+
+LEGACY = json.loads(fixture_path("v1.0-get-callrecord-expanded-legacy-2021.json").read_text())
+
+
+def test_durations_become_milliseconds():
+    assert to_duration_ms("PT0.016S", "x") == 16.0
+    assert to_duration_ms("PT1S", "x") == 1000.0
+    assert to_duration_ms("PT1M2.5S", "x") == 62500.0
+    assert to_duration_ms("P1DT1H", "x") == 90_000_000.0
+
+
+def test_timestamps_keep_seven_digits_and_the_empty_date_is_absent():
+    value = to_datetime("2020-02-25T18:52:21.2169889Z", "x")
+    assert (value.year, value.second, value.nanosecond) == (2020, 21, 216988900)
+    assert to_datetime("2023-09-25T10:36:40Z", "x").minute == 36
+    assert to_datetime("0001-01-01T00:00:00Z", "x") is None
+
+
+def test_odata_special_floats():
+    assert to_float("NaN", "x") is None
+    assert to_float("INF", "x") == math.inf
+    assert to_float("-INF", "x") == -math.inf
+    assert to_float("0.5", "x") == 0.5
+
+
+def test_the_legacy_example_becomes_these_rows():
+    rows = transform_record(LEGACY)
+    rid = "e523d2ed-2966-4b6b-925b-754a88034cc5"
+    assert list(rows.nodes("Session")) == [f"{rid}:0"]
+    assert list(rows.nodes("Segment")) == [f"{rid}:0:0"]
+    assert list(rows.nodes("Stream")) == [f"{rid}:0:0:0:0", f"{rid}:0:0:0:1"]
+    assert sorted(rows.nodes("Relay")) == ["52.114.188.102", "52.114.188.32"]
+    assert sorted(rows.nodes("Endpoint")) == ["user:821809f5-0000-0000-0000-3b5136c0e777",
+                                              "user:f69e2c00-0000-0000-0000-185e5f5f5d8a"]
+    record = rows.nodes("CallRecord")[rid]
+    assert record["tenantId"] == "dc368399-474c-4d40-900c-6265431fd81f"
+    assert record["sessionsIncomplete"] is True  # the example carries a sessions@odata.nextLink
+
+
+def test_an_endpoint_is_keyed_by_identity_and_its_appearance_stays_on_the_edge():
+    rows = transform_record(LEGACY)
+    (callee,) = rows.rels("Session", "CALLEE", "Endpoint")
+    assert callee["end"] == "user:f69e2c00-0000-0000-0000-185e5f5f5d8a"
+    assert callee["props"]["feedbackRating"] == "poor"
+    assert callee["props"]["feedbackTokens"] == ["Noisy"]
+    assert callee["props"]["userAgentPlatform"] == "windows"
+    node = rows.nodes("Endpoint")["user:f69e2c00-0000-0000-0000-185e5f5f5d8a"]
+    assert node == {"kind": "user", "id": "f69e2c00-0000-0000-0000-185e5f5f5d8a",
+                    "displayName": "Owen Franklin", "tenantId": "dc368399-474c-4d40-900c-6265431fd81f"}
+
+
+def test_service_endpoints_are_keyed_by_role_and_user_agent_and_phones_by_number():
+    record = copy.deepcopy(LEGACY)
+    session = record["sessions"][0]
+    session["callee"] = {"@odata.type": "#microsoft.graph.callRecords.serviceEndpoint",
+                         "userAgent": {"@odata.type": "#microsoft.graph.callRecords.serviceUserAgent",
+                                       "role": "gateway", "headerValue": "SBC/7.40A"}}
+    session["caller"] = {"@odata.type": "#microsoft.graph.callRecords.participantEndpoint",
+                         "identity": {"phone": {"id": "+15550100", "displayName": None}}}
+    rows = transform_record(record)
+    assert "service:gateway:SBC/7.40A" in rows.nodes("Endpoint")
+    assert rows.nodes("Endpoint")["phone:+15550100"] == {"kind": "phone", "id": "+15550100"}
+
+
+def test_masked_numbers_and_missing_identities_stay_per_appearance():
+    record = copy.deepcopy(LEGACY)
+    record["sessions"][0]["caller"]["identity"] = {"phone": {"id": "+12345678***"}}
+    record["sessions"][0]["callee"].pop("identity")
+    rows = transform_record(record)
+    rid = record["id"]
+    assert f"anonymous:{rid}:0:caller" in rows.nodes("Endpoint")
+    assert f"anonymous:{rid}:0:callee" in rows.nodes("Endpoint")
+
+
+def test_trace_route_hops_are_parallel_lists():
+    record = copy.deepcopy(LEGACY)
+    record["sessions"][0]["segments"][0]["media"][0]["callerNetwork"]["traceRouteHops"] = [
+        {"hopCount": 1, "ipAddress": "10.0.0.1", "roundTripTime": "PT0.002S"},
+        {"hopCount": 2, "ipAddress": "52.114.1.1", "roundTripTime": "PT0.015S"}]
+    media = next(iter(transform_record(record).nodes("Media").values()))
+    assert media["callerNetworkTraceRouteHopCount"] == [1, 2]
+    assert media["callerNetworkTraceRouteHopIpAddress"] == ["10.0.0.1", "52.114.1.1"]
+    assert media["callerNetworkTraceRouteHopRoundTripTimeMs"] == [2.0, 15.0]
+
+
+def test_unknown_members_and_enum_values_are_kept_as_they_come():
+    record = copy.deepcopy(LEGACY)
+    record["type"] = "holographicCall"
+    record["newTopLevelFlag"] = True
+    record["sessions"][0]["segments"][0]["media"][0]["streams"][0]["spatialAudio"] = {"enabled": True}
+    record["sessions"][0]["segments"][0]["media"][0]["callerNetwork"]["satelliteLink"] = "starlink"
+    rows = transform_record(record)
+    assert rows.nodes("CallRecord")[record["id"]]["type"] == "holographicCall"
+    assert rows.nodes("CallRecord")[record["id"]]["newTopLevelFlag"] is True
+    stream = rows.nodes("Stream")[f"{record['id']}:0:0:0:0"]
+    assert json.loads(stream["spatialAudio"]) == {"enabled": True}
+    assert next(iter(rows.nodes("Media").values()))["callerNetworkSatelliteLink"] == "starlink"
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda r: r.pop("id"), "record has no id"),
+    (lambda r: r.update(version="two"), "version: expected an integer, got 'two'"),
+    (lambda r: r.update(sessions={"not": "a list"}), "sessions: expected a list, got dict"),
+    (lambda r: r["sessions"][0].update(startDateTime=12345),
+     "sessions[0].startDateTime: expected an ISO 8601 date-time string, got 12345"),
+    (lambda r: r["sessions"][0]["segments"][0]["media"][0]["streams"][1].update(averageJitter="fast"),
+     "sessions[0].segments[0].media[0].streams[1].averageJitter: expected an ISO 8601 duration such as PT0.016S, got 'fast'"),
+])
+def test_wrong_types_reject_the_record_and_name_the_member(mutate, message):
+    record = copy.deepcopy(LEGACY)
+    mutate(record)
+    with pytest.raises(RecordError) as err:
+        transform_record(record)
+    assert str(err.value) == message
