@@ -157,3 +157,7 @@ def reference_markdown() -> str:
                            help_option_names=["-h", "--help"]) as ctx:
             out += [f"## {title}", "", "```", command.get_help(ctx), "```", ""]
     return "\n".join(out)
+
+
+# Feature modules add their commands to `main` (imported last: they import `main` from here).
+from . import sync_cli  # noqa: E402,F401
