@@ -160,4 +160,4 @@ def reference_markdown() -> str:
 
 
 # Feature modules add their commands to `main` (imported last: they import `main` from here).
-from . import sync_cli  # noqa: E402,F401
+from . import query_cli, sync_cli  # noqa: E402,F401

@@ -1,0 +1,31 @@
+// name: client-versions
+// title: Client versions with the worst audio
+// category: clients
+// description: Audio sent by Teams clients, grouped by platform, product family and user-agent
+//   version, with the share that was poor. Helps tell a bad client build from a bad network.
+//   Versions with fewer than minStreams rated streams are left out.
+// param: minStreams int = 10 | example: 50 | versions with fewer rated audio streams are left out
+// param: since datetime = null | example: 2026-11-01T00:00:00Z | calls starting at or after this
+// param: until datetime = null | example: 2026-11-08T00:00:00Z | calls starting before this
+// param: limit int = 100 | most rows to return
+//
+// In Neo4j Browser, run these first:
+// :param minStreams => 10
+// :param since => null
+// :param until => null
+// :param limit => 100
+MATCH (c:CallRecord)-[:CONTAINS]->(:Session)-[:CONTAINS]->(g:Segment)-[side:CALLER|CALLEE]->(e:Endpoint)
+WHERE side.userAgentPlatform IS NOT NULL
+  AND ($since IS NULL OR c.startDateTime >= $since)
+  AND ($until IS NULL OR c.startDateTime < $until)
+MATCH (g)-[:CONTAINS]->(:Media)-[:CONTAINS]->(st:Stream)
+WHERE st.poor IS NOT NULL
+  AND st.streamDirection = CASE type(side) WHEN 'CALLER' THEN 'callerToCallee' ELSE 'calleeToCaller' END
+WITH side.userAgentPlatform AS platform, side.userAgentProductFamily AS productFamily,
+     side.userAgentHeaderValue AS userAgent, count(DISTINCT e) AS users, count(st) AS streams,
+     sum(CASE WHEN st.poor THEN 1 ELSE 0 END) AS poorStreams
+WHERE streams >= $minStreams
+RETURN platform, productFamily, userAgent, users, streams, poorStreams,
+       round(toFloat(poorStreams) / streams, 3) AS poorRatio
+ORDER BY poorRatio DESC, streams DESC
+LIMIT $limit

@@ -1,0 +1,29 @@
+// name: failures
+// title: Failures by stage, reason and role
+// category: calls
+// description: Failed segments grouped by failure stage (callSetup, midcall), the reason Graph
+//   gives, and the roles at the two ends of the failing segment (gateway, mediationServer,
+//   user, ...): how many calls and segments, and when it last happened.
+// param: since datetime = null | example: 2026-11-01T00:00:00Z | calls starting at or after this
+// param: until datetime = null | example: 2026-11-08T00:00:00Z | calls starting before this
+// param: limit int = 100 | most rows to return
+//
+// In Neo4j Browser, run these first:
+// :param since => null
+// :param until => null
+// :param limit => 100
+MATCH (c:CallRecord)-[:CONTAINS]->(:Session)-[:CONTAINS]->(g:Segment)
+WHERE g.failureStage IS NOT NULL
+  AND ($since IS NULL OR c.startDateTime >= $since)
+  AND ($until IS NULL OR c.startDateTime < $until)
+MATCH (g)-[ar:CALLER]->(a:Endpoint)
+MATCH (g)-[br:CALLEE]->(b:Endpoint)
+RETURN g.failureStage AS stage,
+       g.failureReason AS reason,
+       coalesce(ar.userAgentRole, a.role, a.kind) AS callerRole,
+       coalesce(br.userAgentRole, b.role, b.kind) AS calleeRole,
+       count(DISTINCT c) AS calls,
+       count(g) AS segments,
+       max(g.startDateTime) AS lastSeen
+ORDER BY calls DESC, stage, reason
+LIMIT $limit

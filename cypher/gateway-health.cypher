@@ -1,0 +1,38 @@
+// name: gateway-health
+// title: PSTN gateway (SBC) health
+// category: pstn
+// description: Each gateway seen in the call records (a service endpoint in the gateway role,
+//   keyed by the user agent it sends, with the media IPs it used): calls through it, segments,
+//   how many failed and at which stage, and the share of poor audio on its segments. A failing
+//   SBC rises to the top.
+// param: since datetime = null | example: 2026-11-01T00:00:00Z | calls starting at or after this
+// param: until datetime = null | example: 2026-11-08T00:00:00Z | calls starting before this
+// param: limit int = 100 | most rows to return
+//
+// In Neo4j Browser, run these first:
+// :param since => null
+// :param until => null
+// :param limit => 100
+MATCH (gw:Endpoint {role: 'gateway'})<-[side:CALLER|CALLEE]-(g:Segment)<-[:CONTAINS]-(:Session)<-[:CONTAINS]-(c:CallRecord)
+WHERE ($since IS NULL OR c.startDateTime >= $since)
+  AND ($until IS NULL OR c.startDateTime < $until)
+OPTIONAL MATCH (g)-[:CONTAINS]->(m:Media)
+WITH gw, c, g,
+     CASE type(side) WHEN 'CALLER' THEN m.callerNetworkIpAddress ELSE m.calleeNetworkIpAddress END AS ip
+WITH gw, count(DISTINCT c) AS calls, collect(DISTINCT g) AS segments, collect(DISTINCT ip) AS ips
+CALL (segments) {
+  UNWIND segments AS g
+  OPTIONAL MATCH (g)-[:CONTAINS]->(:Media)-[:CONTAINS]->(st:Stream)
+  WHERE st.poor IS NOT NULL
+  RETURN count(DISTINCT CASE WHEN g.failureStage = 'callSetup' THEN g END) AS setupFailures,
+         count(DISTINCT CASE WHEN g.failureStage = 'midcall' THEN g END) AS midcallFailures,
+         count(DISTINCT CASE WHEN g.failureStage IS NOT NULL THEN g END) AS failedSegments,
+         count(DISTINCT st) AS streams,
+         count(DISTINCT CASE WHEN st.poor THEN st END) AS poorStreams
+}
+RETURN gw.userAgent AS gateway, ips, calls, size(segments) AS segments, failedSegments, setupFailures,
+       midcallFailures, round(toFloat(failedSegments) / size(segments), 3) AS failureRate,
+       streams, poorStreams,
+       CASE WHEN streams = 0 THEN 0.0 ELSE round(toFloat(poorStreams) / streams, 3) END AS poorRatio
+ORDER BY failureRate DESC, calls DESC
+LIMIT $limit

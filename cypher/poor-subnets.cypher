@@ -1,0 +1,31 @@
+// name: poor-subnets
+// title: Poor audio by subnet and connection type
+// category: network
+// description: Audio streams grouped by the subnet and connection type (wired, wifi, ...) of the
+//   side that sent them, with the share that was poor. A Wi-Fi subnet at the top is the access
+//   point or the office to look at. Subnets with fewer than minStreams rated streams are left out.
+// param: minStreams int = 10 | example: 50 | subnets with fewer rated audio streams are left out
+// param: since datetime = null | example: 2026-11-01T00:00:00Z | calls starting at or after this
+// param: until datetime = null | example: 2026-11-08T00:00:00Z | calls starting before this
+// param: limit int = 100 | most rows to return
+//
+// In Neo4j Browser, run these first:
+// :param minStreams => 10
+// :param since => null
+// :param until => null
+// :param limit => 100
+MATCH (c:CallRecord)-[:CONTAINS]->(:Session)-[:CONTAINS]->(:Segment)-[:CONTAINS]->(m:Media)-[:CONTAINS]->(st:Stream)
+WHERE st.poor IS NOT NULL
+  AND ($since IS NULL OR c.startDateTime >= $since)
+  AND ($until IS NULL OR c.startDateTime < $until)
+WITH c, st,
+     CASE st.streamDirection WHEN 'callerToCallee' THEN m.callerNetworkSubnet ELSE m.calleeNetworkSubnet END AS subnet,
+     CASE st.streamDirection WHEN 'callerToCallee' THEN m.callerNetworkConnectionType ELSE m.calleeNetworkConnectionType END AS connectionType
+WHERE subnet IS NOT NULL
+WITH subnet, connectionType, count(DISTINCT c) AS calls, count(st) AS streams,
+     sum(CASE WHEN st.poor THEN 1 ELSE 0 END) AS poorStreams
+WHERE streams >= $minStreams
+RETURN subnet, connectionType, calls, streams, poorStreams,
+       round(toFloat(poorStreams) / streams, 3) AS poorRatio
+ORDER BY poorRatio DESC, streams DESC, subnet
+LIMIT $limit

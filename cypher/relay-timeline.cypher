@@ -1,0 +1,27 @@
+// name: relay-timeline
+// title: Media relays day by day
+// category: network
+// description: For each media relay (or the one given), per day: calls through it and the share
+//   of its rated audio streams that were poor. Shows when a relay went bad and whether it recovered.
+// param: relayIp string = null | example: 52.114.188.32 | one relay only (null: all of them)
+// param: since datetime = null | example: 2026-11-01T00:00:00Z | calls starting at or after this
+// param: until datetime = null | example: 2026-11-08T00:00:00Z | calls starting before this
+// param: limit int = 100 | most rows to return
+//
+// In Neo4j Browser, run these first:
+// :param relayIp => null
+// :param since => null
+// :param until => null
+// :param limit => 100
+MATCH (c:CallRecord)-[:CONTAINS]->(:Session)-[:CONTAINS]->(g:Segment)-[u:USED_RELAY]->(r:Relay)
+WHERE ($relayIp IS NULL OR r.ip = $relayIp)
+  AND ($since IS NULL OR c.startDateTime >= $since)
+  AND ($until IS NULL OR c.startDateTime < $until)
+OPTIONAL MATCH (g)-[:CONTAINS]->(m:Media)-[:CONTAINS]->(st:Stream)
+WHERE m.ordinal = u.mediaOrdinal AND st.poor IS NOT NULL
+WITH r.ip AS relayIp, date(c.startDateTime) AS day, count(DISTINCT c) AS calls,
+     count(DISTINCT st) AS streams, count(DISTINCT CASE WHEN st.poor THEN st END) AS poorStreams
+RETURN relayIp, day, calls, streams, poorStreams,
+       CASE WHEN streams = 0 THEN 0.0 ELSE round(toFloat(poorStreams) / streams, 3) END AS poorRatio
+ORDER BY relayIp, day
+LIMIT $limit

@@ -1,0 +1,28 @@
+// name: who-calls-whom
+// title: Who calls whom
+// category: people
+// description: Pairs of parties that call each other directly (peer-to-peer and PSTN sessions,
+//   not meetings through a conferencing server): how many sessions, how many minutes in all,
+//   and how many of those sessions had poor audio.
+// param: since datetime = null | example: 2026-11-01T00:00:00Z | calls starting at or after this
+// param: until datetime = null | example: 2026-11-08T00:00:00Z | calls starting before this
+// param: limit int = 100 | most rows to return
+//
+// In Neo4j Browser, run these first:
+// :param since => null
+// :param until => null
+// :param limit => 100
+MATCH (c:CallRecord)-[:CONTAINS]->(s:Session)-[:CALLER]->(a:Endpoint)
+MATCH (s)-[:CALLEE]->(b:Endpoint)
+WHERE a.kind <> 'service' AND b.kind <> 'service'
+  AND ($since IS NULL OR c.startDateTime >= $since)
+  AND ($until IS NULL OR c.startDateTime < $until)
+WITH a, b, s,
+     EXISTS { (s)-[:CONTAINS]->(:Segment)-[:CONTAINS]->(:Media)-[:CONTAINS]->(:Stream {poor: true}) } AS poor
+RETURN coalesce(a.displayName, a.id, a.kind) AS caller, a.kind AS callerKind,
+       coalesce(b.displayName, b.id, b.kind) AS callee, b.kind AS calleeKind,
+       count(s) AS sessions,
+       round(sum(duration.inSeconds(s.startDateTime, s.endDateTime).seconds) / 60.0, 1) AS minutes,
+       sum(CASE WHEN poor THEN 1 ELSE 0 END) AS poorSessions
+ORDER BY sessions DESC, minutes DESC, caller, callee
+LIMIT $limit

@@ -1,0 +1,247 @@
+"""Saved queries: the ``cypher/*.cypher`` files, their headers, typed parameters and results.
+
+A saved query is one file that runs verbatim in Neo4j Browser after the ``:param`` lines
+its header shows, and the CLI runs the very same text. The header (``//`` comments at the
+top) is the query's metadata::
+
+    // name: shared-relays
+    // title: Media relays shared by calls, worst first
+    // category: network
+    // description: Relays used by at least minCalls distinct call records ...
+    //   (continuation lines are indented)
+    // param: minCalls int = 2 | example: 5 | relays used by fewer calls are left out
+    // param: since datetime = null | example: 2026-11-01T00:00:00Z | calls starting at or after
+    //
+    // :param minCalls => 2
+    // :param since => null
+
+Queries run in read transactions, so a saved query can never write.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import neo4j
+from neo4j.graph import Node, Path as GraphPath, Relationship
+from neo4j.time import Date, DateTime, Duration, Time
+
+from .values import FieldError, to_datetime
+from .write import Graph
+
+CYPHER_DIR = Path(__file__).resolve().parent.parent / "cypher"
+
+TYPES = ("int", "float", "string", "bool", "datetime", "string[]")
+
+
+class QueryError(Exception):
+    """A saved query or its parameters are wrong; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: str
+    default: object  # already typed; None for null
+    required: bool
+    example: str | None
+    doc: str
+
+    def describe(self) -> str:
+        default = "required" if self.required else f"default {_literal(self.default)}"
+        return f"{self.name} ({self.type}, {default})"
+
+
+@dataclass
+class SavedQuery:
+    name: str
+    title: str
+    category: str
+    description: str
+    params: list[Param]
+    text: str  # the whole file: header comments and body, run as is
+    path: Path
+    browser_params: list[tuple[str, str]] = field(default_factory=list)  # (name, Cypher expression)
+
+    def browser_text(self) -> str:
+        """What to paste into Browser's multi-statement editor: the :param lines, then the query."""
+        return "".join(f":param {name} => {expr};\n" for name, expr in self.browser_params) + self.text
+
+    def bind(self, given: dict[str, str]) -> dict[str, object]:
+        """Typed parameters from ``key=value`` strings, defaults filled in; clear errors otherwise."""
+        known = {p.name: p for p in self.params}
+        unknown = sorted(set(given) - set(known))
+        if unknown:
+            raise QueryError(f"{self.name}: unknown parameter {', '.join(unknown)}; it takes "
+                             + ", ".join(p.describe() for p in self.params))
+        bound = {}
+        for p in self.params:
+            if p.name in given:
+                bound[p.name] = convert_param(p, given[p.name], self.name)
+            elif p.required:
+                example = f", e.g. -p {p.name}={p.example}" if p.example else ""
+                raise QueryError(f"{self.name}: missing parameter {p.name} ({p.type}){example}")
+            else:
+                bound[p.name] = p.default
+        return bound
+
+
+_HEADER = re.compile(r"^//\s?(.*)$")
+_PARAM = re.compile(r"^param:\s*(\w+)\s+([\w\[\]]+)\s*(?:=\s*(.+))?$")
+_BROWSER_PARAM = re.compile(r"^:param\s+(\w+)\s*=>\s*(.+?);?$")
+
+
+def parse(path: Path) -> SavedQuery:
+    """Read one .cypher file; a malformed header is an error naming the file and line."""
+    text = path.read_text()
+    meta: dict[str, str] = {}
+    params, browser = [], []
+    last = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        m = _HEADER.match(line)
+        if not m:
+            break
+        content = m.group(1)
+        where = f"{path.name}:{number}"
+        if not content.strip():
+            last = None
+            continue
+        if content.startswith("  ") and last:
+            meta[last] += " " + content.strip()
+            continue
+        if content.startswith(":param"):
+            bm = _BROWSER_PARAM.match(content.strip())
+            if not bm:
+                raise QueryError(f"{where}: expected ':param name => expression'")
+            browser.append((bm.group(1), bm.group(2)))
+            continue
+        if content.startswith("param:"):
+            params.append(_parse_param(content, where))
+            last = None
+            continue
+        key, sep, value = content.partition(":")
+        if not sep or key not in ("name", "title", "category", "description"):
+            continue  # free comment text
+        meta[key] = value.strip()
+        last = key
+    missing = [k for k in ("name", "title", "category", "description") if not meta.get(k)]
+    if missing:
+        raise QueryError(f"{path.name}: header lacks {', '.join(missing)}")
+    if meta["name"] != path.stem:
+        raise QueryError(f"{path.name}: header name {meta['name']!r} differs from the file name")
+    return SavedQuery(meta["name"], meta["title"], meta["category"], meta["description"], params, text, path, browser)
+
+
+def _parse_param(content: str, where: str) -> Param:
+    head, *rest = [part.strip() for part in content.split("|")]
+    m = _PARAM.match(head)
+    if not m:
+        raise QueryError(f"{where}: expected 'param: name type [= default] [| example: value] [| description]'")
+    name, type_, default = m.groups()
+    if type_ not in TYPES:
+        raise QueryError(f"{where}: unknown type {type_!r}; use one of {', '.join(TYPES)}")
+    example = next((part.split(":", 1)[1].strip() for part in rest if part.startswith("example:")), None)
+    doc = " ".join(part for part in rest if not part.startswith("example:"))
+    required = default is None
+    value = None
+    if not required and default != "null":
+        value = convert_param(Param(name, type_, None, True, None, ""), default.strip("'\""), where)
+    return Param(name, type_, value, required, example, doc)
+
+
+def load_all(directory: Path = CYPHER_DIR) -> dict[str, SavedQuery]:
+    queries = {}
+    for path in sorted(directory.glob("*.cypher")):
+        query = parse(path)
+        queries[query.name] = query
+    return queries
+
+
+def find(name: str, directory: Path = CYPHER_DIR) -> SavedQuery:
+    queries = load_all(directory)
+    if name not in queries:
+        close = [n for n in queries if name in n or n in name]
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise QueryError(f"no saved query named {name!r}.{hint} `callgraph queries` lists them.")
+    return queries[name]
+
+
+_RELATIVE = re.compile(r"^(\d+)\s*([mhdw])$")
+
+
+def convert_param(p: Param, raw: str, where: str) -> object:
+    """A command-line string to the parameter's type."""
+    try:
+        if raw == "null":
+            return None
+        if p.type == "int":
+            return int(raw)
+        if p.type == "float":
+            return float(raw)
+        if p.type == "bool":
+            if raw.lower() in ("true", "yes", "1"):
+                return True
+            if raw.lower() in ("false", "no", "0"):
+                return False
+            raise ValueError
+        if p.type == "string[]":
+            return [part.strip() for part in raw.split(",") if part.strip()]
+        if p.type == "datetime":
+            m = _RELATIVE.match(raw.strip())
+            if m:  # 24h, 7d: that long before now
+                unit = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[m.group(2)]
+                moment = datetime.now(timezone.utc) - timedelta(**{unit: int(m.group(1))})
+                return DateTime.from_native(moment)
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+                raw += "T00:00:00Z"
+            return to_datetime(raw, p.name)
+        return raw
+    except (ValueError, FieldError):
+        expected = {"int": "an integer", "float": "a number", "bool": "true or false",
+                    "datetime": "a date-time such as 2026-11-01T00:00:00Z, a date, or 24h / 7d",
+                    "string[]": "comma-separated values"}.get(p.type, "a string")
+        raise QueryError(f"{where}: parameter {p.name} must be {expected}, got {raw!r}") from None
+
+
+def _literal(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, DateTime):
+        return value.iso_format()
+    return str(value)
+
+
+def run(graph: Graph, query: SavedQuery, params: dict[str, object]) -> tuple[list[str], list[list]]:
+    """Column names and rows (as plain JSON values), in a read transaction."""
+    def work(tx: neo4j.ManagedTransaction):
+        result = tx.run(query.text, params)
+        return list(result.keys()), [[plain(v) for v in record.values()] for record in result]
+
+    with graph.session(read=True) as session:
+        return session.execute_read(work)
+
+
+def plain(value: object) -> object:
+    """Neo4j values as plain JSON: datetimes as ISO 8601, durations in ms, nodes as their properties."""
+    if isinstance(value, (Node, Relationship)):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, GraphPath):
+        return [plain(n) for n in value.nodes]
+    if isinstance(value, (DateTime, Date, Time)):
+        return value.iso_format()
+    if isinstance(value, Duration):
+        days = value.months * 30 + value.days  # Neo4j's own approximation for months
+        return round((days * 86400 + value.seconds) * 1000 + value.nanoseconds / 1e6, 3)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value

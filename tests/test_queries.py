@@ -1,0 +1,285 @@
+"""Given a generated tenant loaded into Neo4j, each saved query finds what was planted.
+
+The expected answers are computed here in plain Python from the generated Graph JSON, an
+implementation independent of the Cypher under test.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import datetime
+
+import pytest
+from click.testing import CliRunner
+from neo4j.exceptions import ClientError
+
+from conftest import query
+from loader import generate as tenant
+from loader.cli import main
+from loader.pipeline import load_records
+from loader.queries import CYPHER_DIR, load_all, parse, run
+from loader.source import Item
+from loader.values import to_duration_ms
+
+CALLS, SEED = 600, 3
+SERVICE_ROLES = {"gateway", "mediationServer", "mediationServerCloudConnectorEdition",
+                 "skypeForBusinessMicrosoftTeamsGateway"}
+
+
+@pytest.fixture(scope="module")
+def records():
+    return list(tenant.generate(CALLS, seed=SEED))
+
+
+@pytest.fixture(scope="module")
+def loaded(_session_graph, records):
+    with _session_graph.session() as session:
+        session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+    summary = load_records(_session_graph, (Item(f"gen:{i}", record=r) for i, r in enumerate(records)))
+    assert summary.counts["loaded"] == CALLS
+    return _session_graph
+
+
+def saved(graph, name, **params):
+    q = load_all()[name]
+    columns, rows = run(graph, q, q.bind({k: str(v) for k, v in params.items()}))
+    return [dict(zip(columns, row)) for row in rows]
+
+
+# --- the oracle: plain Python over the generated JSON ---------------------------------------
+
+def party(endpoint: dict) -> tuple[str, str]:
+    """(name, role) the way the saved queries name an endpoint appearance."""
+    ua = endpoint.get("userAgent") or {}
+    if "associatedIdentity" in endpoint:
+        return endpoint["associatedIdentity"]["displayName"], "user"
+    identity = endpoint.get("identity") or {}
+    if "applicationInstance" in identity:
+        return identity["applicationInstance"]["displayName"], ua.get("role", "applicationInstance")
+    if "phone" in identity:
+        return identity["phone"]["id"], "phone"
+    return ua["headerValue"], ua["role"]
+
+
+def user_id(endpoint: dict) -> str | None:
+    return (endpoint.get("associatedIdentity") or {}).get("id")
+
+
+def is_poor(stream: dict) -> bool:
+    return (stream["averageAudioDegradation"] > 1.0 or to_duration_ms(stream["averageRoundTripTime"], "") > 500
+            or stream["averagePacketLossRate"] > 0.1 or to_duration_ms(stream["averageJitter"], "") > 30
+            or stream["averageRatioOfConcealedSamples"] > 0.07)
+
+
+def segments(records):
+    for r in records:
+        for s in r["sessions"]:
+            for g in s["segments"]:
+                yield r, s, g
+
+
+def iso(text: str) -> str:
+    return datetime.fromisoformat(text).isoformat(timespec="microseconds").replace("+00:00", "") + "000+00:00"
+
+
+# --- the planted answers -------------------------------------------------------------------
+
+def test_shared_relays_puts_the_bad_relay_first_with_its_exact_counts(loaded, records):
+    calls, users, streams = defaultdict(set), defaultdict(set), defaultdict(dict)
+    for r, s, g in segments(records):
+        for k, m in enumerate(g["media"]):
+            for side in ("callerNetwork", "calleeNetwork"):
+                relay = m[side].get("relayIPAddress")
+                if relay:
+                    calls[relay].add(r["id"])
+                    users[relay].update(u for u in (user_id(g["caller"]), user_id(g["callee"])) if u)
+                    for n, st in enumerate(m["streams"]):
+                        streams[relay][(r["id"], s["id"], s["startDateTime"], g["startDateTime"], k, n)] = is_poor(st)
+    expected = [{"relayIp": ip, "calls": len(calls[ip]), "users": len(users[ip]), "streams": len(streams[ip]),
+                 "poorStreams": sum(streams[ip].values()),
+                 "poorRatio": round(sum(streams[ip].values()) / len(streams[ip]), 3)} for ip in calls]
+    expected.sort(key=lambda row: (-row["calls"], -row["poorRatio"], row["relayIp"]))
+
+    rows = saved(loaded, "shared-relays")
+    assert rows == expected
+    assert rows[0]["relayIp"] == tenant.BAD_RELAY
+    assert rows[0]["poorRatio"] > 0.6 > max(row["poorRatio"] for row in rows[1:])
+
+
+def test_pstn_paths_lists_every_multi_segment_pstn_session_with_hops_in_time_order(loaded, records):
+    expected = []
+    for r in records:
+        for s in r["sessions"]:
+            roles = {party(g[end])[1] for g in s["segments"] for end in ("caller", "callee")}
+            if len(s["segments"]) < 2 or not (roles & SERVICE_ROLES or "phone" in {party(s["caller"])[1], party(s["callee"])[1]}):
+                continue
+            hops = [{"from": party(g["caller"])[0], "fromRole": party(g["caller"])[1],
+                     "to": party(g["callee"])[0], "toRole": party(g["callee"])[1],
+                     "start": iso(g["startDateTime"]), "failed": "failureInfo" in g}
+                    for g in sorted(s["segments"], key=lambda g: g["startDateTime"])]
+            expected.append({"callRecordId": r["id"], "start": iso(s["startDateTime"]),
+                             "caller": party(s["caller"])[0], "callee": party(s["callee"])[0],
+                             "segments": len(hops), "hops": hops, "failed": any(h["failed"] for h in hops)})
+    rows = saved(loaded, "pstn-paths", limit=10_000)
+    key = lambda row: (row["start"], row["callRecordId"], row["callee"])  # noqa: E731
+    assert sorted(rows, key=key) == sorted(expected, key=key)
+    assert len(rows) > 100
+    gateway_hop = next(h for row in rows for h in row["hops"] if h["toRole"] == "gateway")
+    assert gateway_hop["fromRole"] == "mediationServer"
+
+
+def test_call_path_follows_a_transferred_call_hop_by_hop(loaded, records):
+    record = next(r for r in records if len(r["sessions"]) == 3 and r["sessions"][0]["id"] == r["sessions"][1]["id"])
+    rows = saved(loaded, "call-path", callRecordId=record["id"])
+    assert [(row["session"], row["segment"], row["callerRole"], row["calleeRole"]) for row in rows] == [
+        (0, 0, "gateway", "mediationServer"), (0, 1, "mediationServer", "skypeForBusinessAutoAttendant"),
+        (1, 0, "gateway", "mediationServer"), (1, 1, "mediationServer", "skypeForBusinessCallQueues"),
+        (2, 0, "gateway", "mediationServer"), (2, 1, "mediationServer", "user"),
+    ]
+    assert rows[0]["sessionId"] == rows[2]["sessionId"]  # Graph repeats the session id on the transfer
+    assert rows[1]["callee"] == "Contoso Main Line" and rows[3]["callee"] == "Contoso Support Queue"
+    agent = record["sessions"][2]["segments"][1]
+    assert rows[5]["callee"] == agent["callee"]["associatedIdentity"]["displayName"]
+    assert rows[5]["relays"] == sorted(filter(None, [agent["media"][0]["calleeNetwork"].get("relayIPAddress")]))
+    assert rows[5]["poor"] == any(is_poor(st) for st in agent["media"][0]["streams"])
+
+
+def test_gateway_health_puts_the_failing_sbc_first(loaded, records):
+    failing_ua = tenant.SBCS[tenant.FAILING_SBC][0]
+    failed = {(r["id"], s["startDateTime"], g["startDateTime"]) for r, s, g in segments(records)
+              if "failureInfo" in g and failing_ua in (party(g["caller"])[0], party(g["callee"])[0])}
+    rows = saved(loaded, "gateway-health")
+    assert [row["gateway"] for row in rows][0] == failing_ua
+    assert rows[0]["failedSegments"] == rows[0]["setupFailures"] == len(failed)
+    assert rows[0]["failureRate"] > 0.2 > rows[1]["failureRate"]
+    assert tenant.SBCS[tenant.FAILING_SBC][1] in rows[0]["ips"]
+
+
+def test_poor_subnets_finds_the_poor_wifi_subnet(loaded, records):
+    sent = defaultdict(list)
+    for r, s, g in segments(records):
+        for m in g["media"]:
+            for st in m["streams"]:
+                side = m["callerNetwork"] if st["streamDirection"] == "callerToCallee" else m["calleeNetwork"]
+                sent[side["subnet"]].append(is_poor(st))
+    rows = saved(loaded, "poor-subnets")
+    top = rows[0]
+    assert (top["subnet"], top["connectionType"]) == (tenant.POOR_SUBNET, "wifi")
+    assert (top["streams"], top["poorStreams"]) == (len(sent[tenant.POOR_SUBNET]), sum(sent[tenant.POOR_SUBNET]))
+
+
+def test_failures_group_by_stage_reason_and_roles(loaded, records):
+    count = defaultdict(set)
+    for r, s, g in segments(records):
+        if "failureInfo" in g:
+            f = g["failureInfo"]
+            count[(f["stage"], f["reason"], party(g["caller"])[1], party(g["callee"])[1])].add(r["id"])
+    rows = saved(loaded, "failures")
+    assert {(row["stage"], row["reason"], row["callerRole"], row["calleeRole"]): row["calls"] for row in rows} == \
+        {key: len(ids) for key, ids in count.items()}
+
+
+def test_user_calls_and_who_calls_whom(loaded, records):
+    user = records[0]["participants_v2"][0]["identity"]["user"]
+    mine = {r["id"] for r in records for s in r["sessions"]
+            if user["id"] in (user_id(s["caller"]), user_id(s["callee"]))}
+    rows = saved(loaded, "user-calls", user=user["userPrincipalName"], limit=1000)
+    assert {row["callRecordId"] for row in rows} == mine
+    assert [row["start"] for row in rows] == sorted((row["start"] for row in rows), reverse=True)
+
+    pairs = defaultdict(int)
+    for r in records:
+        for s in r["sessions"]:
+            a, b = party(s["caller"]), party(s["callee"])
+            if "userAgent" not in s["caller"] or "associatedIdentity" in s["caller"] or "identity" in s["caller"]:
+                if not (s["callee"].get("@odata.type", "").endswith("serviceEndpoint")
+                        or s["caller"].get("@odata.type", "").endswith("serviceEndpoint")):
+                    pairs[(a[0], b[0])] += 1
+    rows = saved(loaded, "who-calls-whom", limit=100_000)
+    assert {(row["caller"], row["callee"]): row["sessions"] for row in rows} == dict(pairs)
+
+
+def test_client_versions_and_relay_timeline_add_up(loaded, records):
+    rows = saved(loaded, "client-versions", minStreams=1)
+    headers = {tenant_client[1] for tenant_client in tenant.CLIENTS}
+    assert {row["userAgent"] for row in rows} == headers
+    assert all(0 <= row["poorRatio"] <= 1 for row in rows)
+
+    timeline = saved(loaded, "relay-timeline", relayIp=tenant.BAD_RELAY)
+    (relay,) = [row for row in saved(loaded, "shared-relays") if row["relayIp"] == tenant.BAD_RELAY]
+    assert sum(row["streams"] for row in timeline) == relay["streams"]
+    assert len(timeline) == 7  # one row per day of the generated week
+
+
+# --- how they run ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in CYPHER_DIR.glob("*.cypher")))
+def test_each_file_runs_as_neo4j_browser_runs_it(loaded, records, name):
+    """The file's text, after its header's :param lines evaluated as Browser evaluates them
+    (a required one edited to a value of this tenant, as a user would)."""
+    q = parse(CYPHER_DIR / f"{name}.cypher")
+    assert ";" not in q.text  # Browser's multi-statement editor splits on it
+    assert [n for n, _ in q.browser_params] == [p.name for p in q.params]
+    params = {}
+    with loaded.session() as session:
+        for pname, expression in q.browser_params:
+            params[pname] = session.run(f"RETURN {expression} AS v").single()["v"]
+    for p in q.params:
+        if not p.required:
+            assert params[p.name] == p.default
+    real = {"callRecordId": records[0]["id"],
+            "user": records[0]["participants_v2"][0]["identity"]["user"]["userPrincipalName"]}
+    params.update({p.name: real[p.name] for p in q.params if p.required})
+    with loaded.session(read=True) as session:
+        rows = session.execute_read(lambda tx: list(tx.run(q.text, params)))
+    assert rows, f"{name} returned nothing on the demo tenant"
+
+
+def test_a_saved_query_cannot_write(loaded, tmp_path):
+    path = tmp_path / "sneaky.cypher"
+    path.write_text("// name: sneaky\n// title: t\n// category: c\n// description: d\nCREATE (n:Sneaky) RETURN n\n")
+    with pytest.raises(ClientError) as err:
+        run(loaded, parse(path), {})
+    assert "read" in str(err.value).lower()
+    assert query(loaded, "MATCH (n:Sneaky) RETURN count(n) AS n") == [{"n": 0}]
+
+
+def test_the_query_command_speaks_json_csv_and_clear_errors(loaded, cli_env, records):
+    record = next(r for r in records if len(r["sessions"][0]["segments"]) == 2)
+    runner = CliRunner()
+    result = runner.invoke(main, ["query", "call-path", "-p", f"callRecordId={record['id']}", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [row["segment"] for row in rows] == [0, 1]
+    assert rows[0]["start"] == iso(sorted(g["startDateTime"] for g in record["sessions"][0]["segments"])[0])
+
+    result = runner.invoke(main, ["query", "shared-relays", "-p", "limit=1", "--format", "csv"])
+    assert result.stdout.splitlines()[0] == "relayIp,calls,users,streams,poorStreams,poorRatio"
+    assert result.stdout.splitlines()[1].startswith(tenant.BAD_RELAY + ",")
+
+    result = runner.invoke(main, ["query", "call-path"])
+    assert result.exit_code == 2
+    assert "call-path: missing parameter callRecordId (string), e.g. -p callRecordId=" in result.output
+    result = runner.invoke(main, ["query", "shared-relays", "-p", "minCals=3"])
+    assert result.exit_code == 2 and "unknown parameter minCals" in result.output
+    result = runner.invoke(main, ["query", "shared-relays", "-p", "since=yesterday"])
+    assert result.exit_code == 2 and "parameter since must be a date-time" in result.output
+    result = runner.invoke(main, ["query", "shared-relay"])
+    assert result.exit_code == 2 and "Did you mean shared-relays?" in result.output
+
+
+def test_generate_is_the_same_for_the_same_seed(tmp_path):
+    runner = CliRunner()
+    for name in ("a.jsonl", "b.jsonl"):
+        assert runner.invoke(main, ["generate", "--calls", "50", "--seed", "9", "--out", str(tmp_path / name)]).exit_code == 0
+    assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
+    lines = (tmp_path / "a.jsonl").read_text().splitlines()
+    assert len(lines) == 50 and json.loads(lines[0])["sessions"]
+
+
+def test_browser_links_carry_the_params_and_the_query():
+    result = CliRunner().invoke(main, ["browser"])
+    assert result.exit_code == 0
+    assert "shared-relays: Media relays shared by calls" in result.output
+    assert "cmd=edit&arg=%3Aparam%20minCalls%20%3D%3E%202%3B%0A" in result.output
