@@ -1,8 +1,8 @@
 """A real Neo4j for the tests.
 
 Without NEO4J_URI the session starts its own server with scripts/neo4j (a home of its own,
-.neo4j-test, on ports 17687/17474 so a developer's server on 7687 is left alone) and stops
-it at the end. With NEO4J_URI the tests use that server, and refuse to empty a database
+.neo4j-test, on ports 17687/17474 so a developer's server on 7687 is left alone; other ports
+with CALLGRAPH_TEST_BOLT_PORT/CALLGRAPH_TEST_HTTP_PORT) and stops it at the end. With NEO4J_URI the tests use that server, and refuse to empty a database
 that holds anything unless CALLGRAPH_TEST_ALLOW_WIPE=1.
 """
 
@@ -43,11 +43,13 @@ def neo4j_server():
         _refuse_to_wipe_real_data(server)
         yield server
         return
-    env = dict(os.environ, CALLGRAPH_NEO4J_HOME=str(TEST_HOME), NEO4J_BOLT_PORT="17687",
-               NEO4J_HTTP_PORT="17474", NEO4J_PASSWORD="callgraph-test", CALLGRAPH_NEO4J_MODE="maven")
+    bolt = os.environ.get("CALLGRAPH_TEST_BOLT_PORT", "17687")  # another pair for a second checkout
+    env = dict(os.environ, CALLGRAPH_NEO4J_HOME=str(TEST_HOME), NEO4J_BOLT_PORT=bolt,
+               NEO4J_HTTP_PORT=os.environ.get("CALLGRAPH_TEST_HTTP_PORT", "17474"),
+               NEO4J_PASSWORD="callgraph-test", CALLGRAPH_NEO4J_MODE="maven")
     subprocess.run([str(REPO / "scripts" / "neo4j"), "start"], env=env, check=True)
     try:
-        yield Server("neo4j://127.0.0.1:17687", "neo4j", "callgraph-test", "neo4j")
+        yield Server(f"neo4j://127.0.0.1:{bolt}", "neo4j", "callgraph-test", "neo4j")
     finally:
         subprocess.run([str(REPO / "scripts" / "neo4j"), "stop"], env=env, check=False)
 
