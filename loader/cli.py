@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 import click
 
@@ -108,6 +109,43 @@ def load(paths, uri, username, password, database, batch_size, tenant_id, quiet)
     progress.clear()
     click.echo(format_summary(summary, time.monotonic() - progress.started), err=True)
     if summary.counts["rejected"]:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("--format", "fmt", type=click.Choice(["neo4j-admin"]), default="neo4j-admin", show_default=True,
+              help="Only neo4j-admin for now: CSV files with typed headers.")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False),
+              help="Directory for the CSV files (created if missing).")
+@click.option("--tenant-id", envvar="AZURE_TENANT_ID", default=None, help="As for load [env AZURE_TENANT_ID].")
+@click.option("--neo4j-admin", "admin", default="neo4j-admin", show_default=True,
+              help='How to call neo4j-admin in the printed command, e.g. "scripts/neo4j admin".')
+def export(paths, fmt, out, tenant_id, admin):
+    """Write call records from PATH... as CSV files for `neo4j-admin database import`.
+
+    \b
+    The fastest first backfill into a fresh, stopped database: the same graph `load`
+    builds (newest version of each record, shared nodes once), as one CSV per label
+    and relationship type. The import command is printed on standard output; run it
+    with Neo4j stopped, then start Neo4j and run `callgraph schema`.
+    """
+    from .export import export_neo4j_admin, import_command
+
+    started = time.monotonic()
+    try:
+        summary, args = export_neo4j_admin(items_from_paths(list(paths)), Path(out), tenant_id)
+    except InputError as exc:
+        raise click.UsageError(str(exc)) from None
+    for problem in summary.problems:
+        click.echo(f"rejected: {problem}", err=True)
+    c = summary.counts
+    click.echo(f"{c['loaded'] + c['replaced'] + c['older'] + c['rejected']} records read in "
+               f"{time.monotonic() - started:.1f}s: {c['loaded']} exported ({c['replaced']} replaced by a newer "
+               f"version), {c['older']} skipped as older, {c['rejected']} rejected; {summary.elements} nodes and "
+               f"relationships in {len(args)} files in {out}", err=True)
+    click.echo(import_command(Path(out), args, admin=admin))
+    if c["rejected"]:
         sys.exit(1)
 
 

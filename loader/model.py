@@ -12,11 +12,21 @@ A call record becomes a tree owned by that record, plus links to nodes shared by
          |                   [:CALLER] [:CALLEE]       [:CALLER] [:CALLEE]      (:Segment)-[:USED_RELAY]->(:Relay)
          |                        v      v                  v      v
          +-[:ORGANIZED_BY|PARTICIPANT]->(:Endpoint)  <- shared: one node per user, phone number,
-                                                        application, guest or service
+         ^                                              application, guest or service
+         |                                                  ^
+    [:PART_OF {matchedBy}]                              [:FOR_USER]
+         |                                                  |
+    (:PstnCall|DirectRoutingCall) --------------------------+      (:DirectRoutingCall)-[:VIA_SBC]->(:Sbc)
+
+    (:SyncState)  <- one per tenant: where `callgraph sync` continues
 
 Owned nodes are replaced as a whole when a newer version of the record arrives; shared
 nodes (Endpoint, Relay) are merged by key and never carry what varies per call: device,
 user agent, network and feedback sit on the CALLER/CALLEE edges and on Media.
+
+PSTN and Direct Routing log rows (getPstnCalls, getDirectRoutingCalls) are their own
+nodes: their ids are not call record ids, so a row is linked to a record only where the
+evidence allows, and the edge says how it was matched.
 """
 
 from __future__ import annotations
@@ -209,6 +219,60 @@ ENDPOINT_APPEARANCE = (
     Prop("cpuProcessorSpeedInMhz", "int"),
 )
 
+# PSTN and Direct Routing log rows (reference sections 5.14, 5.15). Beta-only members and
+# members Graph adds later are kept under their own names like any unknown member.
+LOG_ROW_USER = (
+    Prop("userId", "string", "Entra object id of the Teams user (or bot/resource account)"),
+    Prop("userPrincipalName", "string"),
+    Prop("userDisplayName", "string"),
+)
+
+PSTN_CALL_ROW = (
+    Prop("id", "string", "row id (the key): NOT a call record id"),
+    Prop("callId", "string", "call identifier, not guaranteed unique"),
+    *LOG_ROW_USER,
+    Prop("startDateTime", "datetime"),
+    Prop("endDateTime", "datetime"),
+    Prop("duration", "int", "connected seconds"),
+    Prop("callType", "string", "user_in, user_out, ucap_in, conference types, ..."),
+    Prop("callerNumber", "string"),
+    Prop("calleeNumber", "string"),
+    Prop("charge", "float"),
+    Prop("connectionCharge", "float"),
+    Prop("currency", "string", "ISO 4217"),
+    Prop("destinationContext", "string", "Domestic or International"),
+    Prop("destinationName", "string"),
+    Prop("usageCountryCode", "string"),
+    Prop("tenantCountryCode", "string"),
+    Prop("conferenceId", "string"),
+    Prop("licenseCapability", "string"),
+    Prop("inventoryType", "string"),
+    Prop("operator", "string", "Microsoft or the Operator Connect carrier"),
+    Prop("callDurationSource", "enum", "microsoft or operator"),
+)
+
+DIRECT_ROUTING_ROW = (
+    Prop("id", "string", "row id (the key): NOT a call record id"),
+    Prop("correlationId", "string", "GUID to quote to Microsoft support"),
+    *LOG_ROW_USER,
+    Prop("startDateTime", "datetime"),
+    Prop("inviteDateTime", "datetime"),
+    Prop("failureDateTime", "datetime", "failed calls only"),
+    Prop("endDateTime", "datetime", "established calls only"),
+    Prop("duration", "int", "seconds"),
+    Prop("callType", "string", "ByotIn, ByotOut, ..."),
+    Prop("successfulCall", "bool"),
+    Prop("callerNumber", "string", "as the SBC sent it: may be masked or not E.164"),
+    Prop("calleeNumber", "string", "as the SBC sent it: may be masked or not E.164"),
+    Prop("mediaPathLocation", "string", "Microsoft datacenter code"),
+    Prop("signalingLocation", "string", "Microsoft datacenter code"),
+    Prop("finalSipCode", "int"),
+    Prop("callEndSubReason", "int"),
+    Prop("finalSipCodePhrase", "string"),
+    Prop("trunkFullyQualifiedDomainName", "string", "the SBC; also an :Sbc node"),
+    Prop("mediaBypassEnabled", "bool"),
+)
+
 # --- Nodes and relationships -------------------------------------------------------------
 
 
@@ -221,7 +285,7 @@ class NodeType:
     props: tuple = ()
     groups: tuple = ()
     derived: tuple = ()  # (name, description) of properties callgraph adds
-    indexes: tuple = ()  # properties indexed for the saved queries
+    indexes: tuple = ()  # properties the saved queries start from (each index slows every write)
 
 
 @dataclass(frozen=True)
@@ -261,7 +325,6 @@ SESSION_NODE = NodeType(
         ("ordinal", "position in the record, from 0"),
         ("segmentCount", "number of segments"),
     ),
-    indexes=("startDateTime",),
 )
 SEGMENT_NODE = NodeType(
     "Segment", "key", True,
@@ -273,7 +336,6 @@ SEGMENT_NODE = NodeType(
         ("callRecordId", "the owning record"),
         ("ordinal", "position in the session, from 0"),
     ),
-    indexes=("startDateTime",),
 )
 MEDIA_NODE = NodeType(
     "Media", "key", True,
@@ -304,7 +366,6 @@ STREAM_NODE = NodeType(
         ("isAudio", "audio stream: an audio codec, or a media label containing 'audio'"),
         ("poor", "audio streams only (else absent): the Call Quality Dashboard rule, see below"),
     ),
-    indexes=("poor",),
 )
 ENDPOINT_NODE = NodeType(
     "Endpoint", "key", False,
@@ -330,7 +391,41 @@ RELAY_NODE = NodeType(
     derived=(("ip", "relayIPAddress"),),
 )
 
-NODES = (CALL_RECORD_NODE, SESSION_NODE, SEGMENT_NODE, MEDIA_NODE, STREAM_NODE, ENDPOINT_NODE, RELAY_NODE)
+PSTN_CALL_NODE = NodeType(
+    "PstnCall", "id", False,
+    "One row of getPstnCalls (Calling Plan, Operator Connect): a PSTN leg of a user's call.",
+    props=PSTN_CALL_ROW,
+    derived=(("source", "where the row came from: `graph:getPstnCalls`"),),
+    indexes=("startDateTime", "userId"),
+)
+DIRECT_ROUTING_CALL_NODE = NodeType(
+    "DirectRoutingCall", "id", False,
+    "One row of getDirectRoutingCalls: a call through the tenant's own SBC.",
+    props=DIRECT_ROUTING_ROW,
+    derived=(("source", "where the row came from: `graph:getDirectRoutingCalls`"),),
+    indexes=("startDateTime", "userId"),
+)
+SBC_NODE = NodeType(
+    "Sbc", "fqdn", False,
+    "A Direct Routing session border controller, by its trunk FQDN.",
+    derived=(("fqdn", "trunkFullyQualifiedDomainName"),),
+)
+SYNC_STATE_NODE = NodeType(
+    "SyncState", "tenantId", False,
+    "Where `callgraph sync` continues for one tenant.",
+    derived=(
+        ("tenantId", "the tenant synced (the key)"),
+        ("watermark", "records that started before this were listed completely; the next sync re-scans "
+                      "from here minus the overlap"),
+        ("pendingIds", "records that answered 404 or failed; the next sync asks for them again"),
+        ("pendingSince", "when each pending id was first seen missing (parallel list)"),
+        ("lastSyncAt", "when the last sync ended"),
+        ("lastSince, lastUntil", "the window the last sync covered"),
+    ),
+)
+
+NODES = (CALL_RECORD_NODE, SESSION_NODE, SEGMENT_NODE, MEDIA_NODE, STREAM_NODE, ENDPOINT_NODE, RELAY_NODE,
+         PSTN_CALL_NODE, DIRECT_ROUTING_CALL_NODE, SBC_NODE, SYNC_STATE_NODE)
 NODE_BY_LABEL = {n.label: n for n in NODES}
 
 APPEARANCE_GROUPS = (
@@ -342,6 +437,16 @@ APPEARANCE_DERIVED = (
     ("identity", "the identity as Graph sent it on this appearance, as JSON"),
     ("endpointType", "participantEndpoint or serviceEndpoint"),
 )
+
+PART_OF_DERIVED = (
+    ("matchedBy", "`id`: the row's id, callId or correlationId is the record's id; `userTimeWindow`: the "
+                  "row's user took part in exactly one record whose time span holds the row's start "
+                  "(within the tolerance)"),
+    ("toleranceSeconds", "userTimeWindow only: the slack allowed around the record's start and end"),
+    ("startOffsetSeconds", "userTimeWindow only: row start minus record start"),
+)
+# How far a log row's start may lie outside a record's [start, end] and still match it.
+PART_OF_TOLERANCE_SECONDS = 60
 
 RELS = (
     RelType("CONTAINS", "CallRecord", "Session", "record to its sessions"),
@@ -365,6 +470,13 @@ RELS = (
     RelType("USED_RELAY", "Segment", "Relay", "a media line of the segment went through this relay",
             derived=(("side", "caller or callee"), ("mediaLabel", "media label"),
                      ("mediaOrdinal", "which media of the segment"), ("relayPort", "allocated port"))),
+    RelType("FOR_USER", "PstnCall", "Endpoint", "the Teams user of the row (`user:<userId>`)"),
+    RelType("FOR_USER", "DirectRoutingCall", "Endpoint", "the Teams user of the row (`user:<userId>`)"),
+    RelType("VIA_SBC", "DirectRoutingCall", "Sbc", "the trunk the call went through"),
+    RelType("PART_OF", "PstnCall", "CallRecord", "the call record this row belongs to, where the evidence allows",
+            derived=PART_OF_DERIVED),
+    RelType("PART_OF", "DirectRoutingCall", "CallRecord", "the same for a Direct Routing row",
+            derived=PART_OF_DERIVED),
 )
 
 # The Call Quality Dashboard's poor-audio rule: a stream is poor when any average crosses

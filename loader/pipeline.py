@@ -6,6 +6,8 @@ Kept apart from the CLI so that ``callgraph load``, ``callgraph demo`` and later
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
@@ -52,15 +54,26 @@ def load_records(graph: Graph, items: Iterable[Item], batch_size: int = 100, ten
     summary = Summary()
     batch: dict[str, RecordRows] = {}
 
+    def record(result) -> None:
+        summary.counts.update(result.counts)
+        summary.elements += result.elements
+        if on_batch:
+            on_batch(summary)
+
+    writer = BackgroundWriter(graph, record)
+
     def flush() -> None:
         if batch:
-            result = write_batch(graph, list(batch.values()))
-            summary.counts.update(result.counts)
-            summary.elements += result.elements
+            writer.submit(list(batch.values()))
             batch.clear()
-            if on_batch:
-                on_batch(summary)
 
+    with writer:
+        _transform_all(items, batch, batch_size, tenant_id, summary, on_problem, flush)
+        flush()
+    return summary
+
+
+def _transform_all(items, batch, batch_size, tenant_id, summary, on_problem, flush) -> None:
     for item in items:
         if item.ignored:
             summary.ignored[(item.origin.split(":")[0], item.ignored)] += 1
@@ -78,8 +91,48 @@ def load_records(graph: Graph, items: Iterable[Item], batch_size: int = 100, ten
         batch[rows.id] = rows
         if len(batch) >= batch_size:
             flush()
-    flush()
-    return summary
+
+
+class BackgroundWriter:
+    """Writes batches on a second thread while the caller reads and transforms the next ones.
+
+    Python's transform and Neo4j's work then overlap instead of taking turns. One thread and
+    a short queue keep the batches in order (a record's version is decided against the
+    batch before it) and memory bounded; an error in the writer surfaces in the caller.
+    """
+
+    def __init__(self, graph: Graph, on_result: Callable, depth: int = 2):
+        self.graph, self.on_result = graph, on_result
+        self.queue: queue.Queue = queue.Queue(maxsize=depth)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="callgraph-writer", daemon=True)
+
+    def __enter__(self) -> "BackgroundWriter":
+        self.thread.start()
+        return self
+
+    def submit(self, records: list[RecordRows]) -> None:
+        self._raise()
+        self.queue.put(records)
+        self._raise()
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        if exc_type is None:
+            self._raise()
+
+    def _run(self) -> None:
+        while (records := self.queue.get()) is not None:
+            if self.error is None:
+                try:
+                    self.on_result(write_batch(self.graph, records))
+                except BaseException as exc:  # handed to the caller's thread
+                    self.error = exc
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            raise self.error
 
 
 def _reject(summary: Summary, problem: Problem, on_problem) -> None:

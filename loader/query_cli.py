@@ -114,12 +114,20 @@ def _cut(text: str, width: int) -> str:
 def browser(url, uri, username, password, database):
     """Print a Neo4j Browser link for each saved query that opens it ready to run.
 
-    The link fills Browser's editor with the query's :param lines and its text; press run.
-    Browser's multi-statement editor must be on (the default).
+    The link fills the connect form (user included; you type the password) and puts the
+    query in the editor with its default parameter values written in; press run. To keep
+    the queries, drag the files of cypher/ onto Browser's Favorites instead.
     """
-    del username, password  # the links never carry credentials
-    for q in load_all().values():
-        args = urlencode({"connectURL": uri, "db": database, "cmd": "edit"}) + "&arg=" + quote(q.browser_text())
+    del password  # links never carry it
+    scheme, sep, rest = uri.partition("://")
+    connect_url = f"{scheme}://{username}@{rest}" if sep and "@" not in rest else uri
+    try:
+        saved = load_all()
+        links = [(q, q.browser_text()) for q in saved.values()]
+    except QueryError as exc:
+        raise click.ClickException(str(exc)) from None
+    for q, text in links:
+        args = urlencode({"connectURL": connect_url, "db": database, "cmd": "edit"}) + "&arg=" + quote(text)
         click.echo(f"{q.name}: {q.title}\n  {url.rstrip('/')}/browser/?{args}\n")
 
 

@@ -1,3 +1,358 @@
-"""`callgraph fetch` and `callgraph sync`: pull call records from Microsoft Graph (issue 3)."""
+"""`callgraph fetch` and `callgraph sync`: pull call records from Microsoft Graph.
 
-from .cli import main, neo4j_options  # noqa: F401
+``fetch`` writes complete records to a JSON Lines file (no database); ``sync`` streams them
+straight into Neo4j through the loader's one write path (:func:`loader.pipeline.load_records`)
+and keeps a watermark there so the next run continues where this one ended.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+
+import click
+
+from .cli import Progress, format_summary, main, neo4j_options, open_graph
+from .fetch import (
+    DEFAULT_NOT_FOUND_SCHEDULE,
+    PSTN_FUNCTIONS,
+    RETENTION,
+    Fetcher,
+    needs_fetch,
+    next_watermark,
+    parse_duration,
+    parse_when,
+    plan_window,
+    pstn_rows,
+)
+from .graph_api import CLOUDS, DEFAULT_LIMITS, GraphClient, GraphError, RateLimiter, RequestFailed, RetryPolicy, \
+    Settings, parse_limit
+from .model import PART_OF_TOLERANCE_SECONDS
+from .pipeline import Problem, load_records
+from .source import Item
+from .transform import RecordError
+from .transform_pstn import transform_log_row
+from .write import DatabaseError, ensure_schema, link_log_rows, read_sync_state, save_sync_state, stored_versions, \
+    write_log_rows
+
+
+def graph_options(command):
+    """Where to sign in and what to call, with the Azure SDKs' variable names."""
+    limits = ", ".join(f"{k}={n}/{s:g}" for k, (n, s) in DEFAULT_LIMITS.items())
+    options = [
+        click.option("--tenant-id", envvar="AZURE_TENANT_ID", help="Directory (tenant) id [env AZURE_TENANT_ID]."),
+        click.option("--client-id", envvar="AZURE_CLIENT_ID",
+                     help="Application (client) id of the app registration [env AZURE_CLIENT_ID]."),
+        click.option("--client-secret", envvar="AZURE_CLIENT_SECRET",
+                     help="Client secret [env AZURE_CLIENT_SECRET]; prefer the variable, so it stays out of "
+                          "shell history."),
+        click.option("--client-certificate", envvar="AZURE_CLIENT_CERTIFICATE_PATH", type=click.Path(dir_okay=False),
+                     help="Certificate instead of a secret: a PEM file with the private key and the certificate, "
+                          "or a .pfx/.p12 file [env AZURE_CLIENT_CERTIFICATE_PATH]."),
+        click.option("--client-certificate-password", envvar="AZURE_CLIENT_CERTIFICATE_PASSWORD",
+                     help="Password of the certificate's key or PFX [env AZURE_CLIENT_CERTIFICATE_PASSWORD]."),
+        click.option("--cloud", type=click.Choice(list(CLOUDS)), default="global", show_default=True,
+                     help="National cloud: sets the sign-in authority and the Graph host (usgov: GCC High, "
+                          "dod: DoD)."),
+        click.option("--graph-url", envvar="CALLGRAPH_GRAPH_URL",
+                     help="Graph base URL, overriding --cloud, e.g. https://graph.microsoft.com/v1.0 "
+                          "[env CALLGRAPH_GRAPH_URL]."),
+        click.option("--authority-host", envvar="AZURE_AUTHORITY_HOST",
+                     help="Sign-in authority, overriding --cloud, e.g. https://login.microsoftonline.com "
+                          "[env AZURE_AUTHORITY_HOST]."),
+        click.option("--id", "ids", multiple=True, metavar="ID",
+                     help="Fetch this call record (repeatable) instead of, or besides, a time window."),
+        click.option("--no-participants", is_flag=True,
+                     help="Skip participants_v2 (one request less per record)."),
+        click.option("--workers", default=8, show_default=True, type=click.IntRange(1, 64),
+                     help="Records fetched at the same time."),
+        click.option("--rate-limit", "rate_limits", multiple=True, metavar="NAME=N/SECONDS",
+                     help=f"Client-side limit, repeatable; defaults are Graph's documented limits: {limits}."),
+        click.option("--max-attempts", default=6, show_default=True, type=click.IntRange(1, 100),
+                     help="Tries per request on 429, 5xx, resets and timeouts before the record counts as failed."),
+        click.option("--backoff", default=1.0, show_default=True, type=click.FloatRange(0),
+                     help="Seconds before the first retry when Graph gives no Retry-After; doubles, with jitter."),
+        click.option("--not-found-retries", default=",".join(f"{s:g}" for s in DEFAULT_NOT_FOUND_SCHEDULE),
+                     show_default=True, metavar="SECONDS,...",
+                     help="When a record answers 404 while it may still be in the making (asked for by id, or "
+                          "ended less than 150 min ago), wait this long before each new try; then it is "
+                          "reported as pending."),
+        click.option("--quiet", "-q", is_flag=True, help="No progress line; problems and the summary still print."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _settings(o: dict) -> Settings:
+    missing = [name for name, key in (("AZURE_TENANT_ID (or --tenant-id)", "tenant_id"),
+                                      ("AZURE_CLIENT_ID (or --client-id)", "client_id")) if not o[key]]
+    if not o["client_secret"] and not o["client_certificate"]:
+        missing.append("AZURE_CLIENT_SECRET, or AZURE_CLIENT_CERTIFICATE_PATH for a certificate")
+    if missing:
+        raise click.UsageError("to sign in to Microsoft Graph, set " + "; ".join(missing))
+    authority, graph_url = CLOUDS[o["cloud"]]
+    return Settings(o["tenant_id"], o["client_id"], o["client_secret"] or None, o["client_certificate"] or None,
+                    o["client_certificate_password"] or None, (o["authority_host"] or authority).rstrip("/"),
+                    (o["graph_url"] or graph_url).rstrip("/"))
+
+
+def _client(o: dict) -> GraphClient:
+    try:
+        limits = dict(parse_limit(text) for text in o["rate_limits"])
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--rate-limit") from None
+    retry = RetryPolicy(attempts=o["max_attempts"], backoff=o["backoff"], max_backoff=max(60.0, o["backoff"]))
+    return GraphClient(_settings(o), RateLimiter(limits), retry, max_connections=o["workers"] * 2)
+
+
+def _schedule(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise click.BadParameter(f"expected seconds separated by commas, e.g. 60,300,900; got {text!r}",
+                                 param_hint="--not-found-retries") from None
+
+
+def _when(text: str | None, now: datetime, name: str) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return parse_when(text, now)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=name) from None
+
+
+class FetchProgress(Progress):
+    """The loader's status line, with the fetch side's counts and rates."""
+
+    def show(self, fetcher: Fetcher, client: GraphClient, loaded: int | None = None) -> None:
+        now = time.monotonic()
+        if not self.enabled or now - self.last < 0.2:
+            return
+        self.last = now
+        seconds = max(now - self.started, 1e-6)
+        r, c = fetcher.report, client.stats.counts
+        stored = f", {loaded:,} loaded" if loaded is not None else ""
+        click.echo(f"\r{r.listed:,} listed, {r.fetched:,} fetched ({r.fetched / seconds:,.1f}/s){stored}, "
+                   f"{c['requests']:,} requests ({c['requests'] / seconds:,.1f}/s), {c['throttled']} throttled, "
+                   f"{c['retried']} retried ", err=True, nl=False)
+        self.shown = True
+
+
+def _report_lines(fetcher: Fetcher, client: GraphClient, seconds: float) -> list[str]:
+    r, c = fetcher.report, client.stats.counts
+    limit, window = client.limiter.limits["tenant"]
+    lines = [f"{r.listed} listed, {r.skipped} already stored, {r.fetched} fetched, {c['retried']} retried, "
+             f"{c['throttled']} throttled, {len(r.failed)} failed, {len(r.pending)} pending in {seconds:.1f}s",
+             f"{c['requests']} requests ({c['requests'] / max(seconds, 1e-6):.1f}/s; limit {limit} per {window:g}s), "
+             f"{r.not_found_retries} retries of records not found yet, {c['token_refreshes']} token refreshes"]
+    lines += [f"failed: {rid}: {reason}" for rid, reason in sorted(r.failed.items())]
+    lines += [f"pending: {rid}: {reason}" for rid, reason in sorted(r.pending.items())]
+    return lines
+
+
+@main.command()
+@click.option("--since", help="Records that started at or after this: an ISO 8601 time, or an age such as 2d, 6h.")
+@click.option("--until", help="...and before this (default: now).")
+@click.option("--out", "-o", required=True, type=click.Path(dir_okay=False, allow_dash=True),
+              help="JSON Lines file to write, gzipped when it ends in .gz; - for standard output.")
+@graph_options
+def fetch(since, until, out, **o):
+    """Fetch complete call records from Microsoft Graph into a JSON Lines file (no database).
+
+    \b
+    Each line is one record as GET /communications/callRecords/{id}?$expand=sessions($expand=segments)
+    returns it, with every sessions page followed and participants_v2 added; `callgraph load FILE`
+    loads the file later. Give --since (and --until) for a time window, or --id for given records.
+
+    \b
+    Sign-in: app-only, with the application permission CallRecords.Read.All (admin consent),
+    by client secret or certificate; see "Pull call records from Microsoft Graph" in README.md.
+    Exit status: 0 every record fetched, 1 something failed or is still pending, 2 usage error.
+    """
+    now = datetime.now(timezone.utc)
+    since_at, until_at = _when(since, now, "--since"), _when(until, now, "--until") or now
+    if since_at is None and not o["ids"]:
+        raise click.UsageError("give --since (a time window) or --id (given records)")
+    client = _client(o)
+    fetcher = Fetcher(client, o["workers"], not o["no_participants"], _schedule(o["not_found_retries"]))
+    progress = FetchProgress(enabled=not o["quiet"] and sys.stderr.isatty() and out != "-")
+    written = 0
+    try:
+        with client, _open_out(out) as stream:
+            for record in fetcher.records(since_at, until_at, o["ids"]):
+                stream.write(json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n")
+                written += 1
+                progress.show(fetcher, client)
+    except (GraphError, RequestFailed) as exc:
+        progress.clear()
+        raise click.ClickException(str(exc)) from None
+    progress.clear()
+    lines = _report_lines(fetcher, client, time.monotonic() - progress.started)
+    click.echo("\n".join([f"{written} records written to {out}"] + lines), err=True)
+    if fetcher.report.failed or fetcher.report.pending:
+        sys.exit(1)
+
+
+class _open_out:
+    """Write to FILE.partial and rename at the end, so a broken run never leaves a file that looks whole."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def __enter__(self):
+        if self.path == "-":
+            self.stream = sys.stdout
+            return self.stream
+        self.partial = self.path + ".partial"
+        self.stream = (gzip.open(self.partial, "wt", encoding="utf-8") if self.path.endswith(".gz")
+                       else open(self.partial, "w", encoding="utf-8"))
+        return self.stream
+
+    def __exit__(self, exc_type, *rest) -> None:
+        if self.path == "-":
+            self.stream.flush()
+            return
+        self.stream.close()
+        if exc_type is None:
+            os.replace(self.partial, self.path)
+        else:
+            os.unlink(self.partial)
+
+
+@main.command()
+@click.option("--since", help="Start of the window: an ISO 8601 time or an age such as 2d, 6h. "
+                              "Default: the watermark of the last sync minus --overlap.")
+@click.option("--until", help="End of the window (default: now).")
+@click.option("--overlap", default="8h", show_default=True,
+              help="How much before the watermark to list again: records appear up to 150 min after a call "
+                   "ends and are listed by start time, so this must cover the longest call plus 150 min.")
+@click.option("--pstn", is_flag=True,
+              help="Also pull getPstnCalls and getDirectRoutingCalls rows for the window (in 90-day chunks) and "
+                   "link them to users, SBCs and, where the evidence allows, call records.")
+@click.option("--batch-size", default=100, show_default=True, type=click.IntRange(1, 100_000),
+              help="Call records per transaction.")
+@neo4j_options
+@graph_options
+def sync(since, until, overlap, pstn, batch_size, uri, username, password, database, **o):
+    """Fetch call records from Microsoft Graph and load them into Neo4j as they arrive.
+
+    \b
+    Without --since it continues from the watermark stored in Neo4j (a SyncState node per
+    tenant), listing again the last --overlap before it, and fetches only records that are
+    new or have a newer version than the one stored; a re-run loads nothing new. The first
+    sync of a tenant covers the last 30 days, all that Graph keeps. Records that failed or
+    were not found yet are kept as pending and asked for again by the next sync.
+
+    \b
+    Exit status: 0 all loaded, 1 something failed, is pending or was rejected, 2 usage error.
+    """
+    now = datetime.now(timezone.utc)
+    since_at, until_at = _when(since, now, "--since"), _when(until, now, "--until")
+    try:
+        overlap_td = parse_duration(overlap)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--overlap") from None
+    client = _client(o)
+    tenant = client.settings.tenant_id
+    participants = not o["no_participants"]
+    progress = FetchProgress(enabled=not o["quiet"] and sys.stderr.isatty())
+
+    def on_problem(problem: Problem) -> None:
+        progress.clear()
+        click.echo(f"rejected: {problem}", err=True)
+
+    try:
+        with client, open_graph(uri, username, password, database) as graph:
+            ensure_schema(graph)
+            state = read_sync_state(graph, tenant)
+            window = None if o["ids"] and since_at is None else plan_window(state, since_at, until_at, overlap_td, now)
+            if window and window.note:
+                click.echo(window.note, err=True)
+            pending = dict(zip((state or {}).get("pendingIds") or [], (state or {}).get("pendingSince") or []))
+            retry_ids = list(o["ids"]) or list(pending)
+
+            def skip(stubs: list[dict]) -> set:
+                stored = stored_versions(graph, [s["id"] for s in stubs])
+                return {s["id"] for s in stubs if not needs_fetch(s, stored.get(s["id"]), participants)}
+
+            fetcher = Fetcher(client, o["workers"], participants, _schedule(o["not_found_retries"]), skip=skip)
+            loaded = {"n": 0}
+
+            def items():
+                for record in fetcher.records(window.since if window else None, window.until if window else None,
+                                              retry_ids):
+                    yield Item(f"graph:{record['id']}", record=record)
+                    progress.show(fetcher, client, loaded["n"])
+
+            def on_batch(summary) -> None:
+                loaded["n"] = summary.read
+                progress.show(fetcher, client, loaded["n"])
+
+            summary = load_records(graph, items(), batch_size=batch_size, tenant_id=tenant,
+                                   on_batch=on_batch, on_problem=on_problem)
+            pstn_lines = _sync_pstn(graph, client, window, overlap_td) if pstn and window else []
+            _save_state(graph, tenant, state, window, pending, fetcher, retry_ids, now)
+    except (GraphError, RequestFailed) as exc:
+        progress.clear()
+        raise click.ClickException(str(exc)) from None
+    except DatabaseError as exc:
+        raise click.ClickException(str(exc)) from None
+    progress.clear()
+    seconds = time.monotonic() - progress.started
+    head = (f"sync of {window.since:%Y-%m-%dT%H:%M:%SZ} .. {window.until:%Y-%m-%dT%H:%M:%SZ}"
+            + (" (from the watermark)" if window.from_watermark else "")) if window else "sync of given ids"
+    lines = [head] + _report_lines(fetcher, client, seconds) + [format_summary(summary, seconds)] + pstn_lines
+    click.echo("\n".join(lines), err=True)
+    if fetcher.report.failed or fetcher.report.pending or summary.counts["rejected"]:
+        sys.exit(1)
+
+
+def _save_state(graph, tenant, state, window, pending: dict, fetcher: Fetcher, asked: list, now: datetime) -> None:
+    """Advance the watermark over a completely listed window; keep what is still missing as pending."""
+    report = fetcher.report
+    still = {rid: pending.get(rid, now) for rid in {**report.failed, **report.pending}}
+    for rid, first in pending.items():
+        if rid not in asked and rid not in still:
+            still[rid] = first  # not asked this time (an --id run): keep it for the next sync
+    cutoff = now - RETENTION
+    given_up = [rid for rid, first in still.items() if _native(first) < cutoff]
+    for rid in given_up:
+        click.echo(f"given up: {rid}: pending for more than 30 days, Graph no longer keeps it", err=True)
+        del still[rid]
+    props = {"pendingIds": sorted(still), "pendingSince": [still[rid] for rid in sorted(still)], "lastSyncAt": now}
+    if window:
+        props.update(lastSince=window.since, lastUntil=window.until, watermark=next_watermark(state, window))
+    save_sync_state(graph, tenant, props)
+
+
+def _native(value):
+    return value.to_native() if hasattr(value, "to_native") else value
+
+
+def _sync_pstn(graph, client: GraphClient, window, overlap: timedelta) -> list[str]:
+    """PSTN and Direct Routing rows of the window, written in batches, then linked to records."""
+    counts, rejected = {}, []
+    for label, function in PSTN_FUNCTIONS.items():
+        batch, counts[function] = [], 0
+        for row in pstn_rows(client, function, window.since, window.until):
+            try:
+                batch.append(transform_log_row(row, label))
+            except RecordError as exc:
+                rejected.append(f"rejected: graph:{function}: row {row.get('id') if isinstance(row, dict) else '?'}: {exc}")
+                continue
+            if len(batch) >= 1000:
+                counts[function] += write_log_rows(graph, batch)
+                batch = []
+        if batch:
+            counts[function] += write_log_rows(graph, batch)
+    # rows of the overlap too: their records may have arrived (or been re-issued) since the last run
+    linked = link_log_rows(graph, window.since - overlap, window.until, PART_OF_TOLERANCE_SECONDS)
+    return rejected + [f"PSTN: {counts['getPstnCalls']} getPstnCalls rows, {counts['getDirectRoutingCalls']} "
+                       f"getDirectRoutingCalls rows; linked to call records: {linked['id']} by id, "
+                       f"{linked['userTimeWindow']} by user and time window"]

@@ -108,23 +108,44 @@ def convert(obj: object, props: tuple, groups: tuple, path: str, out: dict,
             prefix: str = "", handled: tuple = ()) -> dict:
     """Convert ``obj``'s documented members into ``out``; keep unknown ones as they come.
 
-    ``handled`` names members the caller converts itself (sessions, caller, ...).
+    ``handled`` names members the caller converts itself (sessions, caller, ...). This runs
+    for every object of every record, so it walks the members present (Graph objects are
+    sparse) with a plan made once per table, and builds a member's path only for an error.
     """
     if not isinstance(obj, dict):
         raise FieldError(path or "record", f"expected an object, got {type(obj).__name__}")
-    for p in props:
-        value = CONVERTERS[p.kind](obj.get(p.source), _join(path, p.source))
-        if value is not None:
-            out[flat_name(prefix, p.name)] = value
-    for g in groups:
-        sub = obj.get(g.source)
-        if sub is not None:
-            convert(sub, g.props, (), _join(path, g.source), out, flat_name(prefix, g.prefix), g.handled)
-    known = {p.source for p in props} | {g.source for g in groups} | set(handled)
-    for member, value in obj.items():
-        if member not in known and not _is_annotation(member):
-            store_raw(out, flat_name(prefix, member), value)
+    fields, subgroups, known = _plan(props, groups, handled, prefix)
+    for member, raw in obj.items():
+        if raw is None:
+            continue
+        field = fields.get(member)
+        if field is not None:
+            try:
+                value = field[0](raw, member)
+            except FieldError as exc:
+                raise FieldError(_join(path, member), exc.message) from None
+            if value is not None:
+                out[field[1]] = value
+        elif member in subgroups:
+            g = subgroups[member]
+            convert(raw, g.props, (), _join(path, member), out, flat_name(prefix, g.prefix), g.handled)
+        elif member not in known and "@" not in member:
+            store_raw(out, flat_name(prefix, member), raw)
     return out
+
+
+_PLANS: dict = {}
+
+
+def _plan(props: tuple, groups: tuple, handled: tuple, prefix: str) -> tuple:
+    """member -> (converter, stored name); member -> group; every member the tables know."""
+    key = (id(props), id(groups), id(handled), prefix)  # the tables are module constants
+    plan = _PLANS.get(key)
+    if plan is None:
+        fields = {p.source: (CONVERTERS[p.kind], flat_name(prefix, p.name)) for p in props}
+        subgroups = {g.source: g for g in groups}
+        plan = _PLANS[key] = (fields, subgroups, frozenset(fields) | frozenset(subgroups) | frozenset(handled))
+    return plan
 
 
 def _join(path: str, member: str) -> str:
@@ -352,7 +373,7 @@ def _transform(record: dict, rid: str, tenant_id: str | None, source: str | None
     if source:
         props["source"] = source
 
-    tenants: list[str] = []
+    tenants: Counter = Counter()  # tenant id -> weight; the organizer outweighs everyone else
     _parties(record, rid, rows, tenants)
     sessions = _list(record, "sessions", "")
     if record.get("sessions") is not None:
@@ -362,14 +383,14 @@ def _transform(record: dict, rid: str, tenant_id: str | None, source: str | None
         props["participantCount"] = len(rows.rels("CallRecord", "PARTICIPANT", "Endpoint"))
     for i, session in enumerate(sessions):
         _session(session, f"sessions[{i}]", f"{rid}:{i}", i, rid, rows, tenants)
-    props["tenantId"] = tenant_id or (Counter(tenants).most_common(1)[0][0] if tenants else None)
+    props["tenantId"] = tenant_id or (tenants.most_common(1)[0][0] if tenants else None)
     if props["tenantId"] is None:
         del props["tenantId"]
     rows.node("CallRecord", rid, props)
     return rows
 
 
-def _parties(record: dict, rid: str, rows: RecordRows, tenants: list[str]) -> None:
+def _parties(record: dict, rid: str, rows: RecordRows, tenants: Counter) -> None:
     """Organizer and participants; the organizer's tenant is the record's first guess."""
     organizer, legacy = record.get("organizer_v2"), False
     if organizer is None:
@@ -381,7 +402,7 @@ def _parties(record: dict, rid: str, rows: RecordRows, tenants: list[str]) -> No
         rows.node("Endpoint", key, node, merge=True, part="organizer")
         rows.rel("CallRecord", "ORGANIZED_BY", "Endpoint", rid, key, edge, part="organizer")
         if node.get("tenantId"):
-            tenants.extend([node["tenantId"]] * 1000)  # the organizer outweighs everyone else
+            tenants[node["tenantId"]] += 1000
     seen = set()
     rows.has_participants = record.get("participants_v2") is not None or record.get("participants") is not None
     for member, legacy in (("participants_v2", False), ("participants", True)):
@@ -393,10 +414,10 @@ def _parties(record: dict, rid: str, rows: RecordRows, tenants: list[str]) -> No
             rows.node("Endpoint", key, node, merge=True, part="participants")
             rows.rel("CallRecord", "PARTICIPANT", "Endpoint", rid, key, edge, part="participants")
             if node.get("tenantId"):
-                tenants.append(node["tenantId"])
+                tenants[node["tenantId"]] += 1
 
 
-def _ends(obj: dict, path: str, owner: str, owner_key: str, rows: RecordRows, tenants: list[str]) -> None:
+def _ends(obj: dict, path: str, owner: str, owner_key: str, rows: RecordRows, tenants: Counter) -> None:
     for side, rel_type in (("caller", "CALLER"), ("callee", "CALLEE")):
         endpoint = obj.get(side)
         if endpoint is None:
@@ -405,7 +426,7 @@ def _ends(obj: dict, path: str, owner: str, owner_key: str, rows: RecordRows, te
         rows.node("Endpoint", key, node, merge=True, part="sessions")
         rows.rel(owner, rel_type, "Endpoint", owner_key, key, edge, part="sessions")
         if node.get("tenantId") and node.get("kind") == "user":
-            tenants.append(node["tenantId"])
+            tenants[node["tenantId"]] += 1
 
 
 def _session(session: object, path: str, key: str, ordinal: int, rid: str, rows: RecordRows, tenants) -> None:

@@ -112,11 +112,18 @@ def ensure_schema(graph: Graph) -> list[str]:
 
 # --- writes ----------------------------------------------------------------------------------
 
+# An owned node below the record is created together with the CONTAINS edge from its parent:
+# one lookup of the parent instead of two lookups for a separate edge statement.
+_PARENT = {r.end: r.start for r in RELS if r.type == "CONTAINS"}
+
+
 def _node_statement(label: str) -> str:
     node = NODE_BY_LABEL[label]
-    if node.owned and label != "CallRecord":
+    if label in _PARENT:
         # owned rows are new by construction: their old subtree was deleted first
-        return f"UNWIND $rows AS row CREATE (n:{label}) SET n = row"
+        parent = NODE_BY_LABEL[_PARENT[label]]
+        return (f"UNWIND $rows AS row MATCH (p:{parent.label} {{{parent.key}: row.parent}}) "
+                f"CREATE (p)-[:CONTAINS]->(n:{label}) SET n = row.props")
     return f"UNWIND $rows AS row MERGE (n:{label} {{{node.key}: row.{node.key}}}) SET n += row"
 
 
@@ -128,7 +135,7 @@ def _rel_statement(start: str, rel_type: str, end: str) -> str:
 
 # shared first (so relationships find them), then the tree from the root down
 _NODE_ORDER = [n.label for n in NODES if not n.owned] + [n.label for n in NODES if n.owned]
-_REL_ORDER = [(r.start, r.type, r.end) for r in RELS]
+_REL_ORDER = [(r.start, r.type, r.end) for r in RELS if r.end not in _PARENT or r.type != "CONTAINS"]
 _SHARED_LINKS = "|".join(sorted({r.type for r in RELS if not NODE_BY_LABEL[r.end].owned}))
 
 _READ_VERSIONS = """
@@ -223,6 +230,11 @@ def _write_tx(tx: neo4j.ManagedTransaction, records: list[RecordRows]) -> BatchR
         tx.run(_DELETE_SUBTREES, ids=replaced).consume()
     for label in _NODE_ORDER:
         rows = list(nodes.get(label, {}).values())
+        if rows and label in _PARENT:
+            parent_of = {r["end"]: r["start"] for r in rels.get((_PARENT[label], "CONTAINS", label), [])}
+            key = NODE_BY_LABEL[label].key
+            rows = [{"parent": parent_of[row[key]], "props": row} for row in rows]
+            result.elements += len(rows)  # the CONTAINS edges made with them
         if rows:
             tx.run(_node_statement(label), rows=rows).consume()
             result.elements += len(rows)
@@ -234,3 +246,101 @@ def _write_tx(tx: neo4j.ManagedTransaction, records: list[RecordRows]) -> BatchR
     if orphans:
         tx.run(_DELETE_ORPHANS, ids=orphans).consume()
     return result
+
+
+# --- sync: what is stored, the watermark, PSTN and Direct Routing rows -----------------------
+
+def stored_versions(graph: Graph, ids: list[str]) -> dict[str, dict]:
+    """Version, lastModifiedDateTime and completeness of the records held, by id (sync's skip test)."""
+    with graph.session(read=True) as session:
+        return session.execute_read(lambda tx: {r["id"]: r.data() for r in tx.run(_READ_VERSIONS, ids=ids)})
+
+
+def read_sync_state(graph: Graph, tenant_id: str) -> dict | None:
+    with graph.session(read=True) as session:
+        record = session.run("MATCH (s:SyncState {tenantId: $t}) RETURN properties(s) AS s", t=tenant_id).single()
+    return record["s"] if record else None
+
+
+def save_sync_state(graph: Graph, tenant_id: str, props: dict) -> None:
+    """Set the tenant's SyncState properties (None removes one)."""
+    with graph.session() as session:
+        session.execute_write(lambda tx: tx.run(
+            "MERGE (s:SyncState {tenantId: $t}) SET s += $props", t=tenant_id, props=props).consume())
+
+
+_LOG_ROWS = """
+UNWIND $rows AS row
+MERGE (n:{label} {{id: row.props.id}}) SET n += row.props
+WITH n, row
+CALL (n, row) {{
+  WITH n, row WHERE row.user IS NOT NULL
+  MERGE (u:Endpoint {{key: row.user.key}}) ON CREATE SET u += row.user.props
+  MERGE (n)-[:FOR_USER]->(u)
+}}
+CALL (n, row) {{
+  WITH n, row WHERE row.sbc IS NOT NULL
+  MERGE (s:Sbc {{fqdn: row.sbc}})
+  MERGE (n)-[:VIA_SBC]->(s)
+}}
+"""
+
+
+def write_log_rows(graph: Graph, rows: list) -> int:
+    """Merge PSTN / Direct Routing rows (transform_pstn.LogRow) by id, with their user and SBC links."""
+    by_label: dict[str, list] = {}
+    for row in rows:
+        by_label.setdefault(row.label, []).append({"props": row.props, "user": row.user, "sbc": row.sbc})
+
+    def tx_work(tx):
+        for label, batch in by_label.items():
+            tx.run(_LOG_ROWS.format(label=label), rows=batch).consume()
+
+    with graph.session() as session:
+        session.execute_write(tx_work)
+    return len(rows)
+
+
+_LINK_BY_ID = """
+MATCH (r:PstnCall|DirectRoutingCall) WHERE r.startDateTime >= $since AND r.startDateTime < $until
+  AND NOT EXISTS { (r)-[:PART_OF]->() }
+UNWIND [x IN [r.id, r.callId, r.correlationId] WHERE x IS NOT NULL] AS candidate
+MATCH (c:CallRecord {id: candidate})
+WITH r, collect(DISTINCT c) AS records WHERE size(records) = 1
+WITH r, records[0] AS c
+CREATE (r)-[:PART_OF {matchedBy: 'id'}]->(c)
+RETURN count(*) AS linked
+"""
+
+_LINK_BY_USER_AND_TIME = """
+MATCH (r:PstnCall|DirectRoutingCall) WHERE r.startDateTime >= $since AND r.startDateTime < $until
+  AND r.userId IS NOT NULL AND NOT EXISTS { (r)-[:PART_OF]->() }
+MATCH (u:Endpoint {key: 'user:' + r.userId})
+CALL (u) {
+  MATCH (u)<-[:ORGANIZED_BY|PARTICIPANT]-(c:CallRecord) RETURN c
+  UNION
+  MATCH (u)<-[:CALLER|CALLEE]-(:Session)<-[:CONTAINS]-(c:CallRecord) RETURN c
+}
+WITH r, c, duration({seconds: $tolerance}) AS slack
+WHERE c.startDateTime - slack <= r.startDateTime <= coalesce(c.endDateTime, c.startDateTime) + slack
+WITH r, collect(DISTINCT c) AS records WHERE size(records) = 1
+WITH r, records[0] AS c
+CREATE (r)-[:PART_OF {matchedBy: 'userTimeWindow', toleranceSeconds: $tolerance,
+                      startOffsetSeconds: duration.inSeconds(c.startDateTime, r.startDateTime).seconds}]->(c)
+RETURN count(*) AS linked
+"""
+
+
+def link_log_rows(graph: Graph, since, until, tolerance_seconds: int) -> dict:
+    """Link unlinked rows that started in [since, until) to a call record, where the evidence allows.
+
+    First by id (a row id, callId or correlationId that is a record id), then by the row's
+    user taking part in exactly one record whose time span holds the row's start. Rows with
+    no candidate, or several, stay unlinked: a wrong edge is worse than none. Run again, it
+    links rows whose record arrived since (records appear up to 150 min after a call).
+    """
+    with graph.session() as session:
+        by_id = session.execute_write(lambda tx: tx.run(_LINK_BY_ID, since=since, until=until).single()["linked"])
+        by_time = session.execute_write(lambda tx: tx.run(
+            _LINK_BY_USER_AND_TIME, since=since, until=until, tolerance=tolerance_seconds).single()["linked"])
+    return {"id": by_id, "userTimeWindow": by_time}

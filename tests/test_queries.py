@@ -278,8 +278,13 @@ def test_generate_is_the_same_for_the_same_seed(tmp_path):
     assert len(lines) == 50 and json.loads(lines[0])["sessions"]
 
 
-def test_browser_links_carry_the_params_and_the_query():
-    result = CliRunner().invoke(main, ["browser"])
+def test_browser_links_carry_one_statement_with_the_values_in_place(loaded):
+    result = CliRunner().invoke(main, ["browser", "--uri", "neo4j://127.0.0.1:7687"])
     assert result.exit_code == 0
     assert "shared-relays: Media relays shared by calls" in result.output
-    assert "cmd=edit&arg=%3Aparam%20minCalls%20%3D%3E%202%3B%0A" in result.output
+    assert "connectURL=neo4j%3A%2F%2Fneo4j%40127.0.0.1%3A7687&db=neo4j&cmd=edit&arg=" in result.output
+    text = load_all()["shared-relays"].browser_text()
+    assert "WHERE calls >= (2)" in text and "LIMIT (100)" in text and "$" not in text
+    with loaded.session(read=True) as session:  # as Browser runs it: the text alone, no parameters
+        rows = session.execute_read(lambda tx: tx.run(text).data())
+    assert rows[0]["relayIp"] == tenant.BAD_RELAY

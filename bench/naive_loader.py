@@ -1,0 +1,52 @@
+"""The loader a user writes first, kept as the baseline for bench/run.py.
+
+One transaction per call record and one MERGE statement per node and per relationship:
+the same graph as `callgraph load` (it reuses the transform, so only the writing differs),
+written the way most first scripts write it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from loader.model import NODE_BY_LABEL
+from loader.transform import transform_record
+from loader.write import connect
+
+
+def write_record(tx, rows) -> int:
+    written = 0
+    for part in rows.parts.values():
+        for label, nodes in part["nodes"].items():
+            key = NODE_BY_LABEL[label].key
+            for node_key, props in nodes.items():
+                tx.run(f"MERGE (n:{label} {{{key}: $key}}) SET n += $props", key=node_key, props=props).consume()
+                written += 1
+    for part in rows.parts.values():
+        for (start, rel_type, end), rels in part["rels"].items():
+            skey, ekey = NODE_BY_LABEL[start].key, NODE_BY_LABEL[end].key
+            for rel in rels:
+                tx.run(f"MATCH (a:{start} {{{skey}: $start}}) MATCH (b:{end} {{{ekey}: $end}}) "
+                       f"MERGE (a)-[r:{rel_type}]->(b) SET r += $props",
+                       start=rel["start"], end=rel["end"], props=rel["props"]).consume()
+                written += 1
+    return written
+
+
+def main(path: str, uri: str, user: str, password: str, limit: int) -> None:
+    graph = connect(uri, user, password, "neo4j")
+    records = 0
+    with open(path) as f, graph.session() as session:
+        for line in f:
+            if records >= limit:
+                break
+            rows = transform_record(json.loads(line))
+            session.execute_write(write_record, rows)
+            records += 1
+    graph.close()
+    print(records)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))

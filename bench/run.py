@@ -1,0 +1,280 @@
+"""callgraph's benchmark suite: prints each figure and writes docs/benchmarks.md.
+
+    .venv/bin/python bench/run.py            # tenants of 2,000 and 10,000 calls (a few minutes)
+    .venv/bin/python bench/run.py --full     # 10,000 and 100,000 calls (the issue's targets)
+
+It runs its own Neo4j (home .neo4j-bench, Bolt 37687) through scripts/neo4j, emptied before
+each measurement, and compares in the same run on the same data:
+
+1. load throughput of `callgraph load` against the naive loader (bench/naive_loader.py) and
+   against `neo4j-admin database import` of `callgraph export`;
+2. peak RSS of `callgraph load` as the input grows;
+3. 1,000 new records into the big database against into an empty one;
+4. every saved query: median latency, and what PROFILE shows (scans of big labels);
+5. the Rust codec (neo4j-rust-ext) on and off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from loader.generate import generate  # noqa: E402
+from loader.queries import load_all  # noqa: E402
+from loader.write import connect  # noqa: E402
+
+HOME = REPO / ".neo4j-bench"
+DATA = REPO / ".bench-data"
+BOLT, PASSWORD = 37687, "callgraph-bench"
+URI = f"neo4j://127.0.0.1:{BOLT}"
+ENV = dict(os.environ, CALLGRAPH_NEO4J_HOME=str(HOME), NEO4J_BOLT_PORT=str(BOLT), NEO4J_HTTP_PORT="37474",
+           NEO4J_PASSWORD=PASSWORD, CALLGRAPH_NEO4J_MODE="maven", NEO4J_URI=URI, NEO4J_USERNAME="neo4j",
+           NEO4J_DATABASE="neo4j", NEO4J_HEAP=os.environ.get("NEO4J_HEAP", "2g"),
+           NEO4J_PAGECACHE=os.environ.get("NEO4J_PAGECACHE", "2g"))
+BIG_LABELS = ("CallRecord", "Session", "Segment", "Media", "Stream")
+NO_RUST = "import sys; sys.modules['neo4j._rust'] = None; "  # the driver falls back to pure Python
+
+
+def neo4j(*args: str) -> None:
+    subprocess.run([str(REPO / "scripts" / "neo4j"), *args], env=ENV, check=True, stdout=subprocess.DEVNULL)
+
+
+def fresh_database() -> None:
+    """An empty database: stop, drop the data directory, start (the password is set anew)."""
+    neo4j("stop")
+    shutil.rmtree(HOME / "data", ignore_errors=True)
+    neo4j("start")
+
+
+def tenant_file(calls: int, seed: int) -> Path:
+    DATA.mkdir(exist_ok=True)
+    path = DATA / f"tenant-{calls}-seed{seed}.jsonl"
+    if not path.exists():
+        with open(path, "w") as f:
+            for record in generate(calls, seed=seed):
+                f.write(json.dumps(record, separators=(",", ":")) + "\n")
+    return path
+
+
+def head(path: Path, lines: int) -> Path:
+    out = path.with_name(f"{path.stem}-first{lines}.jsonl")
+    if not out.exists():
+        with open(path) as src, open(out, "w") as dst:
+            for _, line in zip(range(lines), src):
+                dst.write(line)
+    return out
+
+
+def timed(argv: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one child process."""
+    started = time.perf_counter()
+    child = subprocess.Popen(argv, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise SystemExit(f"{argv[:4]} failed: {child.stderr.read().decode()[-2000:]}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def callgraph_load(path: Path, rust: bool = True) -> tuple[float, float]:
+    prelude = "" if rust else NO_RUST
+    return timed([sys.executable, "-c", prelude + "from loader.cli import main; main()", "load", "-q", str(path)])
+
+
+def graph_size() -> int:
+    with connect(URI, "neo4j", PASSWORD, "neo4j") as graph, graph.session() as s:
+        nodes = s.run("MATCH (n) RETURN count(n) AS n").single()["n"]
+        rels = s.run("MATCH ()-[r]->() RETURN count(r) AS n").single()["n"]
+    return nodes + rels
+
+
+def admin_import(path: Path) -> dict:
+    out = DATA / f"export-{path.stem}"
+    shutil.rmtree(out, ignore_errors=True)
+    export_s, _ = timed([sys.executable, "-c", "from loader.cli import main; main()", "export", str(path),
+                         "--out", str(out)])
+    args = []
+    for csv in sorted(out.glob("*.csv")):
+        name = csv.stem
+        args.append(f"--relationships={name.split('__')[0]}={csv}" if "__" in name else f"--nodes={name}={csv}")
+    neo4j("stop")
+    shutil.rmtree(HOME / "data", ignore_errors=True)
+    started = time.perf_counter()
+    subprocess.run([str(REPO / "scripts" / "neo4j"), "admin", "database", "import", "full", "neo4j",
+                    "--overwrite-destination", "--array-delimiter=;", "--multiline-fields=true",
+                    f"--report-file={DATA / 'import.report'}", *args],
+                   env=ENV, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import_s = time.perf_counter() - started
+    neo4j("start")
+    return {"export_s": export_s, "import_s": import_s, "elements": graph_size()}
+
+
+def query_latencies(runs: int = 5) -> dict:
+    """Median ms of each saved query (after one warm-up), and the big-label scans PROFILE shows."""
+    results = {}
+    with connect(URI, "neo4j", PASSWORD, "neo4j") as graph, graph.session() as s:
+        some_call = s.run("MATCH (c:CallRecord)-[:CONTAINS]->(:Session {segmentCount: 2}) "
+                          "RETURN c.id AS id ORDER BY id LIMIT 1").single()["id"]
+        some_user = s.run("MATCH (e:Endpoint {kind: 'user'}) RETURN e.userPrincipalName AS u "
+                          "ORDER BY u LIMIT 1").single()["u"]
+        for q in load_all().values():
+            params = q.bind({p.name: {"callRecordId": some_call, "user": some_user}[p.name]
+                             for p in q.params if p.required})
+            s.run(q.text, params).consume()
+            times = []
+            for _ in range(runs):
+                started = time.perf_counter()
+                s.run(q.text, params).consume()
+                times.append((time.perf_counter() - started) * 1000)
+            profile = s.run("PROFILE " + q.text, params).consume().profile
+            results[q.name] = {"median_ms": statistics.median(times), "scans": sorted(set(_scans(profile)))}
+    return results
+
+
+def _scans(plan: dict) -> list[str]:
+    found = []
+    operator = plan.get("operatorType", "").split("@")[0]
+    details = plan.get("args", {}).get("Details", "")
+    if operator == "AllNodesScan":
+        found.append("AllNodesScan")
+    if operator == "NodeByLabelScan" and any(f":{label}" in details for label in BIG_LABELS):
+        found.append(f"NodeByLabelScan {details.strip()}")
+    for child in plan.get("children", []):
+        found.extend(_scans(child))
+    return found
+
+
+def machine() -> dict:
+    java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()[0]
+    pom = (REPO / "tools" / "neo4j" / "pom.xml").read_text()
+    import neo4j as driver
+
+    try:
+        import neo4j._rust  # noqa: F401
+        rust = "installed"
+    except ImportError:
+        rust = "not installed"
+    return {"cpus": os.cpu_count(), "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30),
+            "python": platform.python_version(), "driver": driver.__version__, "rust_ext": rust,
+            "neo4j": re.search(r"<neo4j.version>(.*)</neo4j.version>", pom).group(1), "java": java,
+            "heap": ENV["NEO4J_HEAP"], "pagecache": ENV["NEO4J_PAGECACHE"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--full", action="store_true", help="10,000 and 100,000 calls instead of 2,000 and 10,000")
+    parser.add_argument("--naive-records", type=int, default=1000, help="records for the naive-vs-callgraph comparison")
+    args = parser.parse_args()
+    small, big = (10_000, 100_000) if args.full else (2_000, 10_000)
+    figures: dict = {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
+                     "sizes": [small, big], "command": "bench/run.py" + (" --full" if args.full else "")}
+    say = lambda text: print(text, flush=True)  # noqa: E731
+
+    neo4j("start")
+    files = {n: tenant_file(n, seed=1) for n in (small, big)}
+    extra = tenant_file(1000, seed=2)  # 1,000 records that are new to both databases
+
+    # 1 + 5: the same small slice through the naive loader and through callgraph, codec on and off
+    sample = head(files[small], args.naive_records)
+    fresh_database()
+    naive_s, _ = timed([sys.executable, str(REPO / "bench" / "naive_loader.py"), str(sample), URI, "neo4j", PASSWORD,
+                        str(args.naive_records)])
+    sample_elements = graph_size()
+    fresh_database()
+    cg_s, _ = callgraph_load(sample)
+    fresh_database()
+    cg_py_s, _ = callgraph_load(sample, rust=False)
+    figures["naive"] = {"records": args.naive_records, "elements": sample_elements, "naive_s": naive_s,
+                        "callgraph_s": cg_s, "callgraph_pure_python_s": cg_py_s}
+    say(f"naive vs callgraph on {args.naive_records} records ({sample_elements} elements): naive {naive_s:.1f}s, "
+        f"callgraph {cg_s:.1f}s ({naive_s / cg_s:.1f}x), pure-Python codec {cg_py_s:.1f}s")
+
+    # 1 + 2 + 4: each size into an empty database; incremental and queries on each
+    figures["loads"], figures["queries"], figures["incremental"] = {}, {}, {}
+    for n in (small, big):
+        fresh_database()
+        empty_extra_s, _ = callgraph_load(extra)
+        fresh_database()
+        seconds, rss = callgraph_load(files[n])
+        elements = graph_size()
+        figures["loads"][n] = {"seconds": seconds, "peak_rss_mib": rss, "elements": elements}
+        say(f"callgraph load {n}: {seconds:.1f}s, {n / seconds:.0f} records/s, {elements / seconds:.0f} elements/s, "
+            f"peak RSS {rss:.0f} MiB")
+        figures["queries"][n] = query_latencies()
+        for name, q in figures["queries"][n].items():
+            say(f"  {name}: {q['median_ms']:.1f} ms{'  scans: ' + '; '.join(q['scans']) if q['scans'] else ''}")
+        more_s, _ = callgraph_load(extra)
+        figures["incremental"][n] = {"into_empty_s": empty_extra_s, "into_loaded_s": more_s}
+        say(f"  1,000 new records: {more_s:.1f}s into {n}, {empty_extra_s:.1f}s into empty "
+            f"({more_s / empty_extra_s:.2f}x)")
+        imported = admin_import(files[n])
+        figures.setdefault("admin_import", {})[n] = imported
+        say(f"neo4j-admin import {n}: export {imported['export_s']:.1f}s, import {imported['import_s']:.1f}s, "
+            f"{imported['elements'] / imported['import_s']:.0f} elements/s ({imported['elements']} elements)")
+    neo4j("stop")
+    (DATA / "figures.json").write_text(json.dumps(figures, indent=2, default=str))
+    write_report(figures)
+    say(f"written: docs/benchmarks.md (raw figures in {DATA / 'figures.json'})")
+
+
+def write_report(f: dict) -> None:
+    small, big = f["sizes"]
+    m, naive = f["machine"], f["naive"]
+    lines = ["<!-- load-bench -->", "## Load, memory, incremental, queries (bench/run.py)", "",
+             f"Run `{f['command']}` on {f['when']}: {m['cpus']} cores, {m['memory_gib']} GiB; Neo4j {m['neo4j']} "
+             f"(heap {m['heap']}, page cache {m['pagecache']}) on {m['java']}; Python {m['python']}, driver "
+             f"{m['driver']}, neo4j-rust-ext {m['rust_ext']}. Generated tenants (`callgraph generate --seed 1`); "
+             "each figure is one run into an emptied database, so expect some noise.", "",
+             "| measure | figure | target |", "|---|---|---|"]
+    ratio = naive["naive_s"] / naive["callgraph_s"]
+    lines.append(f"| callgraph load vs naive loader, same {naive['records']} records | {ratio:.1f}x faster "
+                 f"({naive['callgraph_s']:.1f}s vs {naive['naive_s']:.1f}s) | >= 50x |")
+    for n in (small, big):
+        load, imp = f["loads"][n], f["admin_import"][n]
+        rate, ceiling = load["elements"] / load["seconds"], imp["elements"] / imp["import_s"]
+        lines.append(f"| callgraph load, {n:,} records | {n / load['seconds']:,.0f} records/s, {rate:,.0f} elements/s "
+                     f"({load['elements']:,} elements in {load['seconds']:.1f}s) | |")
+        lines.append(f"| neo4j-admin import, same {n:,} records | {ceiling:,.0f} elements/s (import {imp['import_s']:.1f}s "
+                     f"after a {imp['export_s']:.1f}s export); callgraph reaches {rate / ceiling:.0%} | >= 25% |")
+    rss_small, rss_big = f["loads"][small]["peak_rss_mib"], f["loads"][big]["peak_rss_mib"]
+    lines.append(f"| peak RSS, {big:,} vs {small:,} records | {rss_big:.0f} vs {rss_small:.0f} MiB "
+                 f"({rss_big / rss_small:.2f}x) | <= 1.5x |")
+    inc = f["incremental"][big]
+    lines.append(f"| 1,000 new records into {big:,} vs into empty | {inc['into_loaded_s']:.1f}s vs "
+                 f"{inc['into_empty_s']:.1f}s ({inc['into_loaded_s'] / inc['into_empty_s']:.2f}x) | <= 2x |")
+    lines.append(f"| Rust codec, same {naive['records']} records | {naive['callgraph_pure_python_s']:.1f}s without, "
+                 f"{naive['callgraph_s']:.1f}s with ({naive['callgraph_pure_python_s'] / naive['callgraph_s']:.2f}x) | |")
+    lines += ["", "Saved queries, median of 5 runs after a warm-up (ms), and big-label scans in their PROFILE:", "",
+              f"| query | {small:,} | {big:,} | ratio | scans at {big:,} |", "|---|---|---|---|---|"]
+    for name, q_big in f["queries"][big].items():
+        q_small = f["queries"][small][name]
+        lines.append(f"| {name} | {q_small['median_ms']:.1f} | {q_big['median_ms']:.1f} | "
+                     f"{q_big['median_ms'] / max(q_small['median_ms'], 0.001):.1f}x | {'; '.join(q_big['scans']) or 'none'} |")
+    lines += ["", "<!-- /load-bench -->"]
+    section = "\n".join(lines) + "\n"
+    doc = REPO / "docs" / "benchmarks.md"
+    text = doc.read_text() if doc.exists() else "# Benchmarks\n\n"
+    if "<!-- load-bench -->" in text:
+        text = re.sub(r"<!-- load-bench -->.*<!-- /load-bench -->\n?", lambda _: section, text, flags=re.S)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    doc.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""Transform: one getPstnCalls or getDirectRoutingCalls row (raw JSON) into rows to write.
+
+Pure, like :mod:`loader.transform`, and by the same model tables: documented members are
+converted, unknown ones (beta's extra members, later additions) kept as they come.
+
+What a row links to is only what it names itself: its Teams user (the same ``user:<id>``
+Endpoint node call records use) and, for Direct Routing, the SBC by trunk FQDN. Phone
+numbers are kept as properties only: they may be masked or not E.164 (reference 4.7),
+so merging Endpoint nodes on them would join strangers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .model import DIRECT_ROUTING_CALL_NODE, PSTN_CALL_NODE
+from .transform import RecordError, convert
+from .values import FieldError
+
+MODEL = {"PstnCall": PSTN_CALL_NODE, "DirectRoutingCall": DIRECT_ROUTING_CALL_NODE}
+SOURCES = {"PstnCall": "graph:getPstnCalls", "DirectRoutingCall": "graph:getDirectRoutingCalls"}
+
+
+@dataclass
+class LogRow:
+    label: str  # PstnCall or DirectRoutingCall
+    props: dict
+    user: dict | None  # {"key": "user:<id>", "props": {...}} for the Endpoint node
+    sbc: str | None  # trunk FQDN
+
+
+def transform_log_row(row: object, label: str) -> LogRow:
+    """Rows for one log row; raises RecordError naming the member when a value is malformed."""
+    if not isinstance(row, dict):
+        raise RecordError(f"expected a {label} row object, got {type(row).__name__}")
+    if not isinstance(row.get("id"), str) or not row["id"].strip():
+        raise RecordError("row has no id")
+    try:
+        props = convert(row, MODEL[label].props, (), "", {})
+    except FieldError as exc:
+        raise RecordError(str(exc)) from None
+    props["source"] = SOURCES[label]
+    user = None
+    if props.get("userId"):
+        node = {"kind": "user", "id": props["userId"]}
+        if props.get("userDisplayName"):
+            node["displayName"] = props["userDisplayName"]
+        if props.get("userPrincipalName"):
+            node["userPrincipalName"] = props["userPrincipalName"]
+        user = {"key": f"user:{props['userId']}", "props": node}
+    sbc = (props.get("trunkFullyQualifiedDomainName") or "").strip().lower() or None
+    return LogRow(label, props, user, sbc)
