@@ -14,8 +14,8 @@
 // :param limit => 100
 MATCH (c:CallRecord)-[:CONTAINS]->(:Session)-[:CONTAINS]->(g:Segment)
 WHERE g.failureStage IS NOT NULL
-  AND ($since IS NULL OR c.startDateTime >= $since)
-  AND ($until IS NULL OR c.startDateTime < $until)
+  AND c.startDateTime >= coalesce($since, datetime('0001-01-01T00:00:00Z'))
+  AND c.startDateTime < coalesce($until, datetime('9999-12-31T00:00:00Z'))
 MATCH (g)-[ar:CALLER]->(a:Endpoint)
 MATCH (g)-[br:CALLEE]->(b:Endpoint)
 RETURN g.failureStage AS stage,

@@ -14,8 +14,8 @@
 // :param until => null
 // :param limit => 100
 MATCH (gw:Endpoint {role: 'gateway'})<-[side:CALLER|CALLEE]-(g:Segment)<-[:CONTAINS]-(:Session)<-[:CONTAINS]-(c:CallRecord)
-WHERE ($since IS NULL OR c.startDateTime >= $since)
-  AND ($until IS NULL OR c.startDateTime < $until)
+WHERE c.startDateTime >= coalesce($since, datetime('0001-01-01T00:00:00Z'))
+  AND c.startDateTime < coalesce($until, datetime('9999-12-31T00:00:00Z'))
 OPTIONAL MATCH (g)-[:CONTAINS]->(m:Media)
 WITH gw, c, g,
      CASE type(side) WHEN 'CALLER' THEN m.callerNetworkIpAddress ELSE m.calleeNetworkIpAddress END AS ip

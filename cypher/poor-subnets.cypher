@@ -16,8 +16,8 @@
 // :param limit => 100
 MATCH (c:CallRecord)-[:CONTAINS]->(:Session)-[:CONTAINS]->(:Segment)-[:CONTAINS]->(m:Media)-[:CONTAINS]->(st:Stream)
 WHERE st.poor IS NOT NULL
-  AND ($since IS NULL OR c.startDateTime >= $since)
-  AND ($until IS NULL OR c.startDateTime < $until)
+  AND c.startDateTime >= coalesce($since, datetime('0001-01-01T00:00:00Z'))
+  AND c.startDateTime < coalesce($until, datetime('9999-12-31T00:00:00Z'))
 WITH c, st,
      CASE st.streamDirection WHEN 'callerToCallee' THEN m.callerNetworkSubnet ELSE m.calleeNetworkSubnet END AS subnet,
      CASE st.streamDirection WHEN 'callerToCallee' THEN m.callerNetworkConnectionType ELSE m.calleeNetworkConnectionType END AS connectionType

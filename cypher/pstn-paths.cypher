@@ -16,8 +16,8 @@
 // :param limit => 100
 MATCH (c:CallRecord)-[:CONTAINS]->(s:Session)
 WHERE s.segmentCount >= $minSegments
-  AND ($since IS NULL OR c.startDateTime >= $since)
-  AND ($until IS NULL OR c.startDateTime < $until)
+  AND c.startDateTime >= coalesce($since, datetime('0001-01-01T00:00:00Z'))
+  AND c.startDateTime < coalesce($until, datetime('9999-12-31T00:00:00Z'))
 MATCH (s)-[sr:CALLER]->(a:Endpoint)
 MATCH (s)-[er:CALLEE]->(b:Endpoint)
 WITH c, s, sr, a, er, b

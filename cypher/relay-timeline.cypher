@@ -15,8 +15,8 @@
 // :param limit => 100
 MATCH (c:CallRecord)-[:CONTAINS]->(:Session)-[:CONTAINS]->(g:Segment)-[u:USED_RELAY]->(r:Relay)
 WHERE ($relayIp IS NULL OR r.ip = $relayIp)
-  AND ($since IS NULL OR c.startDateTime >= $since)
-  AND ($until IS NULL OR c.startDateTime < $until)
+  AND c.startDateTime >= coalesce($since, datetime('0001-01-01T00:00:00Z'))
+  AND c.startDateTime < coalesce($until, datetime('9999-12-31T00:00:00Z'))
 OPTIONAL MATCH (g)-[:CONTAINS]->(m:Media)-[:CONTAINS]->(st:Stream)
 WHERE m.ordinal = u.mediaOrdinal AND st.poor IS NOT NULL
 WITH r.ip AS relayIp, date(c.startDateTime) AS day, count(DISTINCT c) AS calls,

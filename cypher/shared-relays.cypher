@@ -16,8 +16,8 @@
 // :param until => null
 // :param limit => 100
 MATCH (c:CallRecord)-[:CONTAINS]->(:Session)-[:CONTAINS]->(g:Segment)-[:USED_RELAY]->(r:Relay)
-WHERE ($since IS NULL OR c.startDateTime >= $since)
-  AND ($until IS NULL OR c.startDateTime < $until)
+WHERE c.startDateTime >= coalesce($since, datetime('0001-01-01T00:00:00Z'))
+  AND c.startDateTime < coalesce($until, datetime('9999-12-31T00:00:00Z'))
 WITH r, count(DISTINCT c) AS calls, collect(DISTINCT g) AS segments
 WHERE calls >= $minCalls
 CALL (segments) {

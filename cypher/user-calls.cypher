@@ -17,8 +17,8 @@
 MATCH (u:Endpoint)
 WHERE u.userPrincipalName = $user OR u.displayName = $user OR u.id = $user
 MATCH (c:CallRecord)-[:CONTAINS]->(s:Session)-[side:CALLER|CALLEE]->(u)
-WHERE ($since IS NULL OR c.startDateTime >= $since)
-  AND ($until IS NULL OR c.startDateTime < $until)
+WHERE c.startDateTime >= coalesce($since, datetime('0001-01-01T00:00:00Z'))
+  AND c.startDateTime < coalesce($until, datetime('9999-12-31T00:00:00Z'))
 WITH u, c, collect(DISTINCT type(side)) AS sides, collect(DISTINCT s) AS sessions
 CALL (u, c) {
   OPTIONAL MATCH (c)-[:PARTICIPANT|ORGANIZED_BY]->(p:Endpoint)

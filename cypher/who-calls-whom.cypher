@@ -15,8 +15,8 @@
 MATCH (c:CallRecord)-[:CONTAINS]->(s:Session)-[:CALLER]->(a:Endpoint)
 MATCH (s)-[:CALLEE]->(b:Endpoint)
 WHERE a.kind <> 'service' AND b.kind <> 'service'
-  AND ($since IS NULL OR c.startDateTime >= $since)
-  AND ($until IS NULL OR c.startDateTime < $until)
+  AND c.startDateTime >= coalesce($since, datetime('0001-01-01T00:00:00Z'))
+  AND c.startDateTime < coalesce($until, datetime('9999-12-31T00:00:00Z'))
 WITH a, b, s,
      EXISTS { (s)-[:CONTAINS]->(:Segment)-[:CONTAINS]->(:Media)-[:CONTAINS]->(:Stream {poor: true}) } AS poor
 RETURN coalesce(a.displayName, a.id, a.kind) AS caller, a.kind AS callerKind,

@@ -144,6 +144,8 @@ def export(paths, fmt, out, tenant_id, admin):
                f"{time.monotonic() - started:.1f}s: {c['loaded']} exported ({c['replaced']} replaced by a newer "
                f"version), {c['older']} skipped as older, {c['rejected']} rejected; {summary.elements} nodes and "
                f"relationships in {len(args)} files in {out}", err=True)
+    for (origin, what), n in sorted(summary.ignored.items()):
+        click.echo(f"skipped {origin}: {n} x {what}", err=True)
     click.echo(import_command(Path(out), args, admin=admin))
     if c["rejected"]:
         sys.exit(1)
@@ -154,6 +156,10 @@ def format_summary(summary: Summary, seconds: float) -> str:
     lines = [f"{summary.read} records read in {seconds:.1f}s: {c['loaded']} loaded, {c['replaced']} replaced by a "
              f"newer version, {c['completed']} completed, {c['unchanged']} unchanged, {c['older']} skipped as older, "
              f"{c['rejected']} rejected"]
+    if summary.log_rows:
+        linked = summary.linked
+        lines.append(f"{summary.log_rows} PSTN and Direct Routing rows loaded; linked to call records: "
+                     f"{linked.get('id', 0)} by id, {linked.get('userTimeWindow', 0)} by user and time window")
     for (origin, what), n in sorted(summary.ignored.items()):
         lines.append(f"skipped {origin}: {n} x {what}")
     return "\n".join(lines)

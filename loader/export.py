@@ -90,8 +90,9 @@ class Exporter:
     def add(self, items: Iterable[Item], tenant_id: str | None = None) -> None:
         """Pass 1: transform every record and spool its rows."""
         for sequence, item in enumerate(items):
-            if item.ignored:
-                self.summary.ignored[(item.origin.split(":")[0], item.ignored)] += 1
+            if item.ignored or item.kind != "callRecord":
+                what = item.ignored or f"a {item.kind} row (load these with callgraph load after the import)"
+                self.summary.ignored[(item.origin.split(":")[0], what)] += 1
                 continue
             try:
                 if item.error:

@@ -10,11 +10,14 @@ import queue
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Callable, Iterable, Iterator
 
 from .source import Item, expand_paths, read_items
 from .transform import RecordError, RecordRows, record_id_of, transform_record
-from .write import Graph, write_batch
+from .model import PART_OF_TOLERANCE_SECONDS
+from .transform_pstn import LogRow, transform_log_row
+from .write import Graph, link_log_rows, write_batch, write_log_rows
 
 
 @dataclass
@@ -36,6 +39,8 @@ class Summary:
     problems: list = field(default_factory=list)
     ignored: Counter = field(default_factory=Counter)  # (file, what) -> items skipped as not call records
     elements: int = 0
+    log_rows: int = 0  # getPstnCalls / getDirectRoutingCalls rows written
+    linked: dict = field(default_factory=dict)  # how many of them were linked to a call record, by method
 
     @property
     def read(self) -> int:
@@ -67,19 +72,57 @@ def load_records(graph: Graph, items: Iterable[Item], batch_size: int = 100, ten
             writer.submit(list(batch.values()))
             batch.clear()
 
+    log_rows = LogRows(graph, summary)
     with writer:
-        _transform_all(items, batch, batch_size, tenant_id, summary, on_problem, flush)
+        _transform_all(items, batch, batch_size, tenant_id, summary, on_problem, flush, log_rows)
         flush()
+        log_rows.flush()
+    log_rows.link()
     return summary
 
 
-def _transform_all(items, batch, batch_size, tenant_id, summary, on_problem, flush) -> None:
+class LogRows:
+    """PSTN and Direct Routing rows: merged by id in batches, then linked to call records
+    over the time span they cover (after the records themselves are written)."""
+
+    def __init__(self, graph: Graph, summary: Summary, batch_size: int = 1000):
+        self.graph, self.summary, self.batch_size = graph, summary, batch_size
+        self.batch: list[LogRow] = []
+        self.first = self.last = None
+
+    def add(self, row: LogRow) -> None:
+        start = row.props.get("startDateTime")
+        if start is not None:
+            self.first = start if self.first is None or start < self.first else self.first
+            self.last = start if self.last is None or start > self.last else self.last
+        self.batch.append(row)
+        if len(self.batch) >= self.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.batch:
+            self.summary.log_rows += write_log_rows(self.graph, self.batch)
+            self.batch = []
+
+    def link(self) -> None:
+        if self.first is not None:
+            until = self.last + timedelta(seconds=1)
+            self.summary.linked = link_log_rows(self.graph, self.first, until, PART_OF_TOLERANCE_SECONDS)
+
+
+def _transform_all(items, batch, batch_size, tenant_id, summary, on_problem, flush, log_rows: LogRows) -> None:
     for item in items:
         if item.ignored:
             summary.ignored[(item.origin.split(":")[0], item.ignored)] += 1
             continue
         if item.error:
             _reject(summary, Problem(item.origin, None, item.error), on_problem)
+            continue
+        if item.kind != "callRecord":
+            try:
+                log_rows.add(transform_log_row(item.record, item.kind))
+            except RecordError as exc:
+                _reject(summary, Problem(item.origin, record_id_of(item.record), str(exc)), on_problem)
             continue
         try:
             rows = transform_record(item.record, tenant_id=tenant_id, source=item.origin)

@@ -2,7 +2,7 @@
 
 Accepted shapes, each plain or gzipped: a single callRecord object, a Graph collection
 page (``{"value": [...]}``), a JSON array of records, and JSON Lines (one record per
-line). Input is streamed: a JSON Lines file is read line by line, and a JSON document is
+line). Rows of the getPstnCalls and getDirectRoutingCalls logs are read the same way. Input is streamed: a JSON Lines file is read line by line, and a JSON document is
 parsed incrementally with ijson, so memory stays flat however large the file.
 
 Each item says where it came from (file and line, or file and position in the document),
@@ -34,6 +34,7 @@ class Item:
 
     origin: str  # "calls.jsonl:12" or "page.json:value[3]"
     record: dict | None = None
+    kind: str = "callRecord"  # or PstnCall / DirectRoutingCall: a getPstnCalls / getDirectRoutingCalls row
     error: str | None = None  # the input could not be read at this place
     ignored: str | None = None  # readable, but not a call record (what it is instead)
 
@@ -208,8 +209,6 @@ def _build(events, event: str, value: object) -> object:
 _CONTEXT_KINDS = (
     (re.compile(r"/sessions(\(|$|\?)"), "a page of sessions (load the whole call record instead)"),
     (re.compile(r"/participants_v2(\(|$|\?)"), "a page of participants (load the whole call record instead)"),
-    (re.compile(r"pstnCallLogRow"), "a getPstnCalls row"),
-    (re.compile(r"directRoutingLogRow"), "a getDirectRoutingCalls row"),
     (re.compile(r"smsLogRow"), "a getSmsLog row"),
     (re.compile(r"pstnBlockedUsersLogRow"), "a getPstnBlockedUsersLog row"),
     (re.compile(r"pstnOnlineMeetingDialoutReport"), "a getPstnOnlineMeetingDialoutReport row"),
@@ -222,11 +221,34 @@ def _classify(value: object, origin: str, context: str | None) -> Iterator[Item]
         for i, item in enumerate(value["value"]):
             yield from _classify(item, f"{origin}:value[{i}]", value.get("@odata.context"))
         return
+    row_kind = log_row_kind(value, context)
+    if row_kind:
+        yield Item(origin, record=value, kind=row_kind)  # type: ignore[arg-type]
+        return
     kind = _other_kind(value, context)
     if kind:
         yield Item(origin, ignored=kind)
     else:
         yield Item(origin, record=value)  # type: ignore[arg-type]
+
+
+# The PSTN and Direct Routing logs load too (callgraph fetch --pstn writes them beside the
+# records, marked with Graph's @odata.type); told apart by the page's context, the type, or shape.
+LOG_ROW_TYPES = {"PstnCall": "pstnCallLogRow", "DirectRoutingCall": "directRoutingLogRow"}
+
+
+def log_row_kind(value: object, context: str | None) -> str | None:
+    if not isinstance(value, dict):
+        return None
+    hint = (context or "") + " " + str(value.get("@odata.type", ""))
+    for kind, type_name in LOG_ROW_TYPES.items():
+        if type_name.lower() in hint.lower():
+            return kind
+    if "trunkFullyQualifiedDomainName" in value or "correlationId" in value and "finalSipCode" in value:
+        return "DirectRoutingCall"
+    if "callId" in value and ("callerNumber" in value or "calleeNumber" in value):
+        return "PstnCall"
+    return None
 
 
 def _other_kind(value: object, context: str | None) -> str | None:
@@ -240,8 +262,4 @@ def _other_kind(value: object, context: str | None) -> str | None:
         return "a change notification or subscription, not a call record"
     if "resource" in value and "notificationUrl" in value:
         return "a subscription request, not a call record"
-    if "trunkFullyQualifiedDomainName" in value or "correlationId" in value and "finalSipCode" in value:
-        return "a getDirectRoutingCalls row"
-    if "callId" in value and ("callerNumber" in value or "calleeNumber" in value):
-        return "a getPstnCalls row"
     return None

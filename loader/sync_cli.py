@@ -33,7 +33,7 @@ from .graph_api import CLOUDS, DEFAULT_LIMITS, GraphClient, GraphError, RateLimi
     Settings, parse_limit
 from .model import PART_OF_TOLERANCE_SECONDS
 from .pipeline import Problem, load_records
-from .source import Item
+from .source import LOG_ROW_TYPES, Item
 from .transform import RecordError
 from .transform_pstn import transform_log_row
 from .write import DatabaseError, ensure_schema, link_log_rows, read_sync_state, save_sync_state, stored_versions, \
@@ -161,8 +161,11 @@ def _report_lines(fetcher: Fetcher, client: GraphClient, seconds: float) -> list
 @click.option("--until", help="...and before this (default: now).")
 @click.option("--out", "-o", required=True, type=click.Path(dir_okay=False, allow_dash=True),
               help="JSON Lines file to write, gzipped when it ends in .gz; - for standard output.")
+@click.option("--pstn", is_flag=True,
+              help="Also write the getPstnCalls and getDirectRoutingCalls rows of the window (90-day chunks); "
+                   "`callgraph load` loads and links them like `sync --pstn`.")
 @graph_options
-def fetch(since, until, out, **o):
+def fetch(since, until, out, pstn, **o):
     """Fetch complete call records from Microsoft Graph into a JSON Lines file (no database).
 
     \b
@@ -179,6 +182,8 @@ def fetch(since, until, out, **o):
     since_at, until_at = _when(since, now, "--since"), _when(until, now, "--until") or now
     if since_at is None and not o["ids"]:
         raise click.UsageError("give --since (a time window) or --id (given records)")
+    if pstn and since_at is None:
+        raise click.UsageError("--pstn needs --since: the PSTN logs are read by time window")
     client = _client(o)
     fetcher = Fetcher(client, o["workers"], not o["no_participants"], _schedule(o["not_found_retries"]))
     progress = FetchProgress(enabled=not o["quiet"] and sys.stderr.isatty() and out != "-")
@@ -189,11 +194,21 @@ def fetch(since, until, out, **o):
                 stream.write(json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n")
                 written += 1
                 progress.show(fetcher, client)
+            rows = {function: 0 for function in PSTN_FUNCTIONS.values()}
+            for label, function in (PSTN_FUNCTIONS.items() if pstn else ()):
+                for row in pstn_rows(client, function, since_at, until_at):
+                    # the type tells `load` what the line is, as Graph's own annotation would
+                    row.setdefault("@odata.type", f"#microsoft.graph.callRecords.{LOG_ROW_TYPES[label]}")
+                    stream.write(json.dumps(row, separators=(",", ":"), ensure_ascii=False) + "\n")
+                    rows[function] += 1
     except (GraphError, RequestFailed) as exc:
         progress.clear()
         raise click.ClickException(str(exc)) from None
     progress.clear()
     lines = _report_lines(fetcher, client, time.monotonic() - progress.started)
+    if pstn:
+        lines.append(f"PSTN: {rows['getPstnCalls']} getPstnCalls rows, {rows['getDirectRoutingCalls']} "
+                     f"getDirectRoutingCalls rows written")
     click.echo("\n".join([f"{written} records written to {out}"] + lines), err=True)
     if fetcher.report.failed or fetcher.report.pending:
         sys.exit(1)

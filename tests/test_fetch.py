@@ -16,8 +16,8 @@ from click.testing import CliRunner
 from pathlib import Path
 
 from conftest import query
-from fake_graph import (SECRET, FakeGraph, client_certificate, graph_service, make_record,  # noqa: F401 (fixture)
-                        make_records, pfx_certificate, record_id)
+from fake_graph import (SECRET, FakeGraph, client_certificate, direct_routing_row, graph_service,  # noqa: F401
+                        make_record, make_records, pfx_certificate, pstn_row, record_id, user)
 from loader.cli import main
 
 CALLGRAPH = str(Path(sys.executable).parent / "callgraph")
@@ -171,3 +171,28 @@ def test_tls_is_verified_a_server_outside_the_ca_bundle_is_refused(graph_service
     assert code == 1
     assert "cannot reach the sign-in service" in stderr and "CERTIFICATE_VERIFY_FAILED" in stderr
     assert fake.token_requests == []
+
+
+def test_fetch_pstn_writes_the_logs_beside_the_records_and_load_links_them(graph_service, tmp_path, graph, cli_env):
+    records = [make_record(0, NOW - timedelta(hours=5)), make_record(1, NOW - timedelta(hours=4))]
+    pstn = [pstn_row(1, records[0]), pstn_row(2, at=NOW - timedelta(days=20), who=user(7))]
+    direct = [direct_routing_row(1, NOW - timedelta(hours=4), user(2), row_id=records[1]["id"])]
+    graph_service(records=records, pstn=pstn, direct_routing=direct)
+    out = tmp_path / "calls.jsonl"
+
+    code, _, stderr = callgraph("fetch", "--since", "30d", "--pstn", "--out", out, *FAST)
+    assert code == 0, stderr
+    assert "PSTN: 2 getPstnCalls rows, 1 getDirectRoutingCalls rows written" in stderr
+    lines = read_jsonl(out)
+    assert [line.get("@odata.type") for line in lines[2:]] == [
+        "#microsoft.graph.callRecords.pstnCallLogRow", "#microsoft.graph.callRecords.pstnCallLogRow",
+        "#microsoft.graph.callRecords.directRoutingLogRow"]
+
+    code, _, stderr = callgraph("load", "--quiet", out)
+    assert code == 0, stderr
+    assert "2 loaded" in stderr
+    assert "3 PSTN and Direct Routing rows loaded; linked to call records: 1 by id, 1 by user and time window" in stderr
+    assert query(graph, "MATCH (r)-[p:PART_OF]->(c:CallRecord) RETURN labels(r)[0] AS row, c.id AS record, "
+                        "p.matchedBy AS by ORDER BY row") == [
+        {"row": "DirectRoutingCall", "record": records[1]["id"], "by": "id"},
+        {"row": "PstnCall", "record": records[0]["id"], "by": "userTimeWindow"}]

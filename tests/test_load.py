@@ -44,8 +44,17 @@ def test_the_whole_docs_folder_loads_and_says_what_it_skipped(graph, cli_env):
     code, output = load(FIXTURES)
     assert code == 0, output
     assert "0 rejected" in output
-    assert "v1.0-getpstncalls.json: 1 x a getPstnCalls row" in output
     assert "v1.0-list-sessions.json: 1 x a page of sessions" in output
+    # the PSTN and Direct Routing examples load too: v1.0 and beta show the same two rows
+    assert "4 PSTN and Direct Routing rows loaded; linked to call records: 0 by id, 0 by user and time window" in output
+    rows = query(graph, "MATCH (r:PstnCall|DirectRoutingCall)-[:FOR_USER]->(u:Endpoint) "
+                        "OPTIONAL MATCH (r)-[:VIA_SBC]->(s:Sbc) RETURN labels(r)[0] AS row, r.id AS id, "
+                        "u.key AS user, s.fqdn AS sbc ORDER BY row")
+    assert rows == [
+        {"row": "DirectRoutingCall", "id": "9e8bba57-dc14-533a-a7dd-f0da6575eed1",
+         "user": "user:db03c14b-06eb-4189-939b-7cbf3a20ba27", "sbc": "tll-audiocodes01.adatum.biz"},
+        {"row": "PstnCall", "id": "9c4984c7-6c3c-427d-a30c-bd0b2eacee90",
+         "user": "user:db03c14b-06eb-4189-939b-7cbf3a20ba27", "sbc": None}]
     # the same record came as a list item, with sessions, and with participants: all of it is there
     (row,) = query(graph, "MATCH (c:CallRecord {id: $id}) RETURN c.sessionCount AS s, c.participantCount AS p",
                    id=RID)
