@@ -27,6 +27,7 @@ from .model import NODE_BY_LABEL
 from .pipeline import Problem, Summary
 from .source import Item
 from .transform import RecordError, record_id_of, transform_record
+from .values import Timestamp
 from .write import _later
 
 ARRAY_DELIMITER = ";"
@@ -43,6 +44,8 @@ class _Spool:
 
 
 def _import_type(value: object) -> str:
+    if isinstance(value, Timestamp):
+        return "datetime"
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, int):

@@ -105,9 +105,9 @@ class LogRows:
             self.batch = []
 
     def link(self) -> None:
-        if self.first is not None:
-            until = self.last + timedelta(seconds=1)
-            self.summary.linked = link_log_rows(self.graph, self.first, until, PART_OF_TOLERANCE_SECONDS)
+        if self.first is not None:  # Timestamps: the span's ends as datetimes for the query
+            since, until = self.first.to_native(), self.last.to_native() + timedelta(seconds=1)
+            self.summary.linked = link_log_rows(self.graph, since, until, PART_OF_TOLERANCE_SECONDS)
 
 
 def _transform_all(items, batch, batch_size, tenant_id, summary, on_problem, flush, log_rows: LogRows) -> None:

@@ -46,7 +46,7 @@ class RecordRows:
 
     id: str
     version: int
-    last_modified: object  # neo4j.time.DateTime or None
+    last_modified: object  # values.Timestamp or None
     has_sessions: bool = False
     has_participants: bool = False
     parts: dict = field(default_factory=dict)  # part -> {"nodes": {label: {key: props}}, "rels": {...}}

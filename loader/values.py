@@ -73,6 +73,55 @@ def to_datetime(value: object, path: str) -> DateTime | None:
         raise FieldError(path, f"not a valid date-time {_show(value)} ({exc})") from None
 
 
+class Timestamp(str):
+    """A validated Graph timestamp, normalised to UTC as ``YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ``.
+
+    The writer turns it into a Neo4j datetime on the server (``datetime(row.x)``): building
+    neo4j.time.DateTime objects and packing them in Python cost more than the rest of a
+    record's conversion. Fixed width and UTC, so comparing two of them as strings compares
+    the moments.
+    """
+
+    __slots__ = ()
+
+    def to_native(self) -> datetime:
+        """A Python datetime (microseconds: for arithmetic such as durations)."""
+        return datetime.fromisoformat(self[:26] + "+00:00")
+
+    @classmethod
+    def of(cls, value: object) -> "Timestamp | None":
+        """From a Neo4j or Python datetime (a value read back from the database)."""
+        if value is None:
+            return None
+        if isinstance(value, DateTime):
+            return to_timestamp(value.iso_format(), "")
+        return to_timestamp(value.isoformat(), "")
+
+
+def to_timestamp(value: object, path: str) -> Timestamp | None:
+    """ISO 8601 timestamp (0 to 9 fractional digits) to a :class:`Timestamp`, kept to the ns."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise FieldError(path, f"expected an ISO 8601 date-time string, got {_show(value)}")
+    if _NO_TIMESTAMP.match(value):
+        return None
+    m = _TIMESTAMP.match(value.strip())
+    if not m:
+        raise FieldError(path, f"expected an ISO 8601 date-time such as 2020-02-25T18:52:21Z, got {_show(value)}")
+    fraction = (m.group(7) or "").ljust(9, "0")
+    if m.group(8) in (None, "Z", "z"):
+        year, month, day, hour, minute = (int(m.group(i)) for i in range(1, 6))
+        try:
+            datetime(year, month, day, hour, minute, int(m.group(6) or 0))  # a real calendar moment?
+        except ValueError as exc:
+            raise FieldError(path, f"not a valid date-time {_show(value)} ({exc})") from None
+        return Timestamp(f"{m.group(1)}-{m.group(2)}-{m.group(3)}T{m.group(4)}:{m.group(5)}:"
+                         f"{m.group(6) or '00'}.{fraction}Z")
+    moment = to_datetime(value, path).to_native().astimezone(timezone.utc)  # an offset: rare in Graph
+    return Timestamp(moment.strftime("%Y-%m-%dT%H:%M:%S.") + fraction + "Z")
+
+
 _DURATION = re.compile(
     r"^(-)?P(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$"
 )
@@ -166,7 +215,7 @@ CONVERTERS = {
     "int": to_int,
     "float": to_float,
     "bool": to_bool,
-    "datetime": to_datetime,
+    "datetime": to_timestamp,
     "duration": to_duration_ms,
     "string[]": to_string_list,
     "enum[]": to_string_list,

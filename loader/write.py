@@ -20,8 +20,9 @@ import neo4j
 from neo4j import GraphDatabase
 from neo4j.exceptions import AuthError, ClientError, ConfigurationError, ServiceUnavailable
 
-from .model import NODE_BY_LABEL, NODES, RELS
+from .model import NODE_BY_LABEL, NODES, RELS, flat_name
 from .transform import RecordRows
+from .values import Timestamp
 
 DEFAULT_URI = "neo4j://127.0.0.1:7687"
 DEFAULT_USER = "neo4j"
@@ -117,14 +118,27 @@ def ensure_schema(graph: Graph) -> list[str]:
 _PARENT = {r.end: r.start for r in RELS if r.type == "CONTAINS"}
 
 
+def datetime_props(node) -> list[str]:
+    """The properties of a label that the transform hands over as Timestamps (ISO strings)."""
+    names = [p.name for p in node.props if p.kind == "datetime"]
+    return names + [flat_name(g.prefix, p.name) for g in node.groups for p in g.props if p.kind == "datetime"]
+
+
+def datetimes_set(node, row: str) -> str:
+    """Cypher that turns the label's timestamp strings into datetimes, on the server."""
+    names = datetime_props(node)
+    return (" SET " + ", ".join(f"n.{name} = datetime({row}.{name})" for name in names)) if names else ""
+
+
 def _node_statement(label: str) -> str:
     node = NODE_BY_LABEL[label]
     if label in _PARENT:
         # owned rows are new by construction: their old subtree was deleted first
         parent = NODE_BY_LABEL[_PARENT[label]]
         return (f"UNWIND $rows AS row MATCH (p:{parent.label} {{{parent.key}: row.parent}}) "
-                f"CREATE (p)-[:CONTAINS]->(n:{label}) SET n = row.props")
-    return f"UNWIND $rows AS row MERGE (n:{label} {{{node.key}: row.{node.key}}}) SET n += row"
+                f"CREATE (p)-[:CONTAINS]->(n:{label}) SET n = row.props" + datetimes_set(node, "row.props"))
+    return (f"UNWIND $rows AS row MERGE (n:{label} {{{node.key}: row.{node.key}}}) SET n += row"
+            + datetimes_set(node, "row"))
 
 
 def _rel_statement(start: str, rel_type: str, end: str) -> str:
@@ -165,7 +179,7 @@ def decide(incoming: RecordRows, stored: dict | None) -> tuple[str, list[str]]:
     if stored is None:
         return NEW, list(incoming.parts)
     mine = (incoming.version or 0, incoming.last_modified)
-    theirs = (stored["version"] or 0, stored["modified"])
+    theirs = (stored["version"] or 0, Timestamp.of(stored["modified"]))
     if _later(mine, theirs):
         return REPLACED, list(incoming.parts)
     if _later(theirs, mine):
@@ -271,7 +285,7 @@ def save_sync_state(graph: Graph, tenant_id: str, props: dict) -> None:
 
 _LOG_ROWS = """
 UNWIND $rows AS row
-MERGE (n:{label} {{id: row.props.id}}) SET n += row.props
+MERGE (n:{label} {{id: row.props.id}}) SET n += row.props{datetimes}
 WITH n, row
 CALL (n, row) {{
   WITH n, row WHERE row.user IS NOT NULL
@@ -294,7 +308,8 @@ def write_log_rows(graph: Graph, rows: list) -> int:
 
     def tx_work(tx):
         for label, batch in by_label.items():
-            tx.run(_LOG_ROWS.format(label=label), rows=batch).consume()
+            statement = _LOG_ROWS.format(label=label, datetimes=datetimes_set(NODE_BY_LABEL[label], "row.props"))
+            tx.run(statement, rows=batch).consume()
 
     with graph.session() as session:
         session.execute_write(tx_work)

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import fixture_path
 from loader.transform import RecordError, transform_record
-from loader.values import to_datetime, to_duration_ms, to_float
+from loader.values import to_datetime, to_duration_ms, to_float, to_timestamp
 
 LEGACY = json.loads(fixture_path("v1.0-get-callrecord-expanded-legacy-2021.json").read_text())
 
@@ -25,6 +25,10 @@ def test_timestamps_keep_seven_digits_and_the_empty_date_is_absent():
     assert (value.year, value.second, value.nanosecond) == (2020, 21, 216988900)
     assert to_datetime("2023-09-25T10:36:40Z", "x").minute == 36
     assert to_datetime("0001-01-01T00:00:00Z", "x") is None
+    # what the transform hands the writer: UTC, fixed width, converted to a datetime by Neo4j
+    assert to_timestamp("2020-02-25T18:52:21.2169889Z", "x") == "2020-02-25T18:52:21.216988900Z"
+    assert to_timestamp("2020-02-25T20:52:21+02:00", "x") == "2020-02-25T18:52:21.000000000Z"
+    assert to_timestamp("0001-01-01T00:00:00Z", "x") is None
 
 
 def test_odata_special_floats():
