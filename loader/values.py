@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from neo4j.time import DateTime
 
@@ -38,12 +38,8 @@ _TIMESTAMP = re.compile(
 )
 
 
-def to_datetime(value: object, path: str) -> DateTime | None:
-    """ISO 8601 timestamp (0 to 9 fractional digits) to a Neo4j DateTime, kept to the ns.
-
-    Python's datetime stops at microseconds; Graph sends up to 7 digits, so the fraction
-    is parsed by hand into nanoseconds.
-    """
+def _timestamp_match(value: object, path: str) -> re.Match | None:
+    """The parts of an ISO 8601 timestamp; None for absent (null, or Graph's 0001-01-01)."""
     if value is None:
         return None
     if not isinstance(value, str):
@@ -53,6 +49,18 @@ def to_datetime(value: object, path: str) -> DateTime | None:
     m = _TIMESTAMP.match(value.strip())
     if not m:
         raise FieldError(path, f"expected an ISO 8601 date-time such as 2020-02-25T18:52:21Z, got {_show(value)}")
+    return m
+
+
+def to_datetime(value: object, path: str) -> DateTime | None:
+    """ISO 8601 timestamp (0 to 9 fractional digits) to a Neo4j DateTime, kept to the ns.
+
+    Python's datetime stops at microseconds; Graph sends up to 7 digits, so the fraction
+    is parsed by hand into nanoseconds.
+    """
+    m = _timestamp_match(value, path)
+    if m is None:
+        return None
     year, month, day, hour, minute = (int(m.group(i)) for i in range(1, 6))
     second = int(m.group(6) or 0)
     nanos = int((m.group(7) or "0").ljust(9, "0"))
@@ -63,8 +71,6 @@ def to_datetime(value: object, path: str) -> DateTime | None:
         else:
             sign = 1 if zone[0] == "+" else -1
             digits = zone[1:].replace(":", "")
-            from datetime import timedelta
-
             tz = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
         # Validate the calendar fields through datetime, then build the ns-precise value.
         datetime(year, month, day, hour, minute, second, tzinfo=tz)
@@ -100,15 +106,9 @@ class Timestamp(str):
 
 def to_timestamp(value: object, path: str) -> Timestamp | None:
     """ISO 8601 timestamp (0 to 9 fractional digits) to a :class:`Timestamp`, kept to the ns."""
-    if value is None:
+    m = _timestamp_match(value, path)
+    if m is None:
         return None
-    if not isinstance(value, str):
-        raise FieldError(path, f"expected an ISO 8601 date-time string, got {_show(value)}")
-    if _NO_TIMESTAMP.match(value):
-        return None
-    m = _TIMESTAMP.match(value.strip())
-    if not m:
-        raise FieldError(path, f"expected an ISO 8601 date-time such as 2020-02-25T18:52:21Z, got {_show(value)}")
     fraction = (m.group(7) or "").ljust(9, "0")
     if m.group(8) in (None, "Z", "z"):
         year, month, day, hour, minute = (int(m.group(i)) for i in range(1, 6))
