@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from neo4j.time import DateTime
-
 from .model import NODE_BY_LABEL
 from .pipeline import Problem, Summary
 from .source import Item
@@ -52,20 +50,10 @@ def _import_type(value: object) -> str:
         return "long"
     if isinstance(value, float):
         return "double"
-    if isinstance(value, DateTime):
-        return "datetime"
     if isinstance(value, list):
         inner = {_import_type(v) for v in value} or {"string"}
         return (inner.pop() if len(inner) == 1 else "string") + "[]"
     return "string"
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, DateTime):
-        return value.iso_format()
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
 
 
 class Exporter:
@@ -88,7 +76,7 @@ class Exporter:
             kind = _import_type(value)
             if spool.columns.setdefault(column, kind) != kind:
                 spool.columns[column] = "string"  # a member Graph sent with varying types
-        spool.handle.write(json.dumps([sequence, {k: _plain(v) for k, v in row.items()}]) + "\n")
+        spool.handle.write(json.dumps([sequence, row]) + "\n")
 
     def add(self, items: Iterable[Item], tenant_id: str | None = None) -> None:
         """Pass 1: transform every record and spool its rows."""
