@@ -26,7 +26,7 @@ from .pipeline import Problem, Summary
 from .source import Item
 from .transform import RecordError, record_id_of, transform_record
 from .values import Timestamp
-from .write import _later
+from .write import is_later
 
 ARRAY_DELIMITER = ";"
 
@@ -94,7 +94,7 @@ class Exporter:
                 self.summary.problems.append(Problem(item.origin, record_id_of(item.record), str(exc)))
                 continue
             mine = (rows.version, rows.last_modified, sequence)
-            if rows.id in self.newest and not _later(mine, self.newest[rows.id]):
+            if rows.id in self.newest and not is_later(mine, self.newest[rows.id]):
                 self.summary.counts["older"] += 1
                 continue
             if rows.id in self.newest:

@@ -333,13 +333,13 @@ def needs_fetch(stub: dict, stored: dict | None, participants: bool) -> bool:
     version, stored_version = _int(stub.get("version")), stored.get("version") or 0
     if version != stored_version:
         return version > stored_version
-    modified, stored_modified = _graph_time(stub.get("lastModifiedDateTime")), _native(stored.get("modified"))
+    modified, stored_modified = _graph_time(stub.get("lastModifiedDateTime")), native(stored.get("modified"))
     if modified is None or stored_modified is None:
         return modified is not None and stored_modified is None
     return modified > stored_modified
 
 
-def _native(value):
+def native(value):
     """A neo4j.time.DateTime as a Python datetime (microseconds are plenty to compare versions)."""
     return value.to_native() if hasattr(value, "to_native") else value
 
@@ -374,13 +374,13 @@ def plan_window(state: dict | None, since: datetime | None, until: datetime | No
     watermark = state.get("watermark") if state else None
     if watermark is None:
         return Window(now - RETENTION, until, True, "no watermark yet: syncing the last 30 days (all Graph keeps)")
-    watermark = _native(watermark)
+    watermark = native(watermark)
     return Window(max(watermark - overlap, now - RETENTION), until, True)
 
 
 def next_watermark(state: dict | None, window: Window) -> datetime | None:
     """The watermark after a complete run over ``window``: it never moves back or over a gap."""
-    old = _native(state.get("watermark")) if state else None
+    old = native(state.get("watermark")) if state else None
     if old is None:
         return window.until
     if window.since <= old:

@@ -18,6 +18,7 @@ import click
 
 from .cli import Progress, format_summary, main, neo4j_options, open_graph
 from .fetch import (
+    native,
     DEFAULT_NOT_FOUND_SCHEDULE,
     PSTN_FUNCTIONS,
     RETENTION,
@@ -336,7 +337,7 @@ def _save_state(graph, tenant, state, window, pending: dict, fetcher: Fetcher, a
         if rid not in asked and rid not in still:
             still[rid] = first  # not asked this time (an --id run): keep it for the next sync
     cutoff = now - RETENTION
-    given_up = [rid for rid, first in still.items() if _native(first) < cutoff]
+    given_up = [rid for rid, first in still.items() if native(first) < cutoff]
     for rid in given_up:
         click.echo(f"given up: {rid}: pending for more than 30 days, Graph no longer keeps it", err=True)
         del still[rid]
@@ -344,10 +345,6 @@ def _save_state(graph, tenant, state, window, pending: dict, fetcher: Fetcher, a
     if window:
         props.update(lastSince=window.since, lastUntil=window.until, watermark=next_watermark(state, window))
     save_sync_state(graph, tenant, props)
-
-
-def _native(value):
-    return value.to_native() if hasattr(value, "to_native") else value
 
 
 def _sync_pstn(graph, client: GraphClient, window, overlap: timedelta) -> list[str]:

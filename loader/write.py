@@ -180,9 +180,9 @@ def decide(incoming: RecordRows, stored: dict | None) -> tuple[str, list[str]]:
         return NEW, list(incoming.parts)
     mine = (incoming.version or 0, incoming.last_modified)
     theirs = (stored["version"] or 0, Timestamp.of(stored["modified"]))
-    if _later(mine, theirs):
+    if is_later(mine, theirs):
         return REPLACED, list(incoming.parts)
-    if _later(theirs, mine):
+    if is_later(theirs, mine):
         return OLDER, []
     parts = []
     if incoming.has_sessions and not stored["hasSessions"]:
@@ -192,7 +192,7 @@ def decide(incoming: RecordRows, stored: dict | None) -> tuple[str, list[str]]:
     return (COMPLETED, ["record"] + parts) if parts else (UNCHANGED, [])
 
 
-def _later(a: tuple, b: tuple) -> bool:
+def is_later(a: tuple, b: tuple) -> bool:
     if a[0] != b[0]:
         return a[0] > b[0]
     if a[1] is None or b[1] is None:
