@@ -32,6 +32,20 @@ def neo4j_options(command):
     return command
 
 
+def write_options(command):
+    """How `load` and `sync` write: records per transaction and transactions at once."""
+    options = [
+        click.option("--batch-size", default=100, show_default=True, type=click.IntRange(1, 100_000),
+                     help="Call records per transaction."),
+        click.option("--writers", default=2, show_default=True, type=click.IntRange(1, 16),
+                     help="Transactions written at the same time. Two keep Neo4j working on one batch while "
+                          "it commits another; more can help against a remote server or a cluster."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 def open_graph(uri: str, username: str, password: str | None, database: str):
     try:
         return connect(uri, username, password, database)
@@ -66,13 +80,12 @@ def schema(uri, username, password, database):
 @main.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @neo4j_options
-@click.option("--batch-size", default=100, show_default=True, type=click.IntRange(1, 100_000),
-              help="Call records per transaction.")
+@write_options
 @click.option("--tenant-id", envvar="AZURE_TENANT_ID", default=None,
               help="Tenant the records came from [env AZURE_TENANT_ID]. Default: the organizer's tenant "
                    "found in each record.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress line; rejects and the summary still print.")
-def load(paths, uri, username, password, database, batch_size, tenant_id, quiet):
+def load(paths, uri, username, password, database, batch_size, writers, tenant_id, quiet):
     """Load call records from PATH... into Neo4j.
 
     \b
@@ -100,7 +113,7 @@ def load(paths, uri, username, password, database, batch_size, tenant_id, quiet)
         items = items_from_paths(list(paths))
         with open_graph(uri, username, password, database) as graph:
             ensure_schema(graph)
-            summary = load_records(graph, items, batch_size=batch_size, tenant_id=tenant_id,
+            summary = load_records(graph, items, batch_size=batch_size, writers=writers, tenant_id=tenant_id,
                                    on_batch=progress.update, on_problem=on_problem)
     except InputError as exc:
         raise click.UsageError(str(exc)) from None

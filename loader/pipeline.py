@@ -52,7 +52,8 @@ def items_from_paths(paths: list[str]) -> Iterator[Item]:
         yield from read_items(path)
 
 
-def load_records(graph: Graph, items: Iterable[Item], batch_size: int = 100, tenant_id: str | None = None,
+def load_records(graph: Graph, items: Iterable[Item], batch_size: int = 100, writers: int = 2,
+                 tenant_id: str | None = None,
                  on_batch: Callable[[Summary], None] | None = None,
                  on_problem: Callable[[Problem], None] | None = None) -> Summary:
     """Transform and write every item; bad ones are reported and never stop the good ones."""
@@ -65,7 +66,7 @@ def load_records(graph: Graph, items: Iterable[Item], batch_size: int = 100, ten
         if on_batch:
             on_batch(summary)
 
-    writer = BackgroundWriter(graph, record)
+    writer = BackgroundWriter(graph, record, writers=writers)
 
     def flush() -> None:
         if batch:
@@ -137,41 +138,62 @@ def _transform_all(items, batch, batch_size, tenant_id, summary, on_problem, flu
 
 
 class BackgroundWriter:
-    """Writes batches on a second thread while the caller reads and transforms the next ones.
+    """Writes batches on background threads while the caller reads and transforms the next ones.
 
-    Python's transform and Neo4j's work then overlap instead of taking turns. One thread and
-    a short queue keep the batches in order (a record's version is decided against the
-    batch before it) and memory bounded; an error in the writer surfaces in the caller.
+    Python's transform and Neo4j's work then overlap instead of taking turns, and with two
+    or more writers Neo4j works on one transaction while it commits another. Batches that
+    share a record id never run at the same time: a batch waits until every earlier batch
+    holding one of its ids is done, so a record's version is decided against the one before
+    it. A short queue keeps memory bounded; an error in a writer surfaces in the caller.
     """
 
-    def __init__(self, graph: Graph, on_result: Callable, depth: int = 2):
+    def __init__(self, graph: Graph, on_result: Callable, writers: int = 2, depth: int = 2):
         self.graph, self.on_result = graph, on_result
         self.queue: queue.Queue = queue.Queue(maxsize=depth)
         self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="callgraph-writer", daemon=True)
+        self.done = threading.Condition()
+        self.in_flight: dict[int, set] = {}  # batch number -> its record ids, until written
+        self.submitted = 0
+        self.threads = [threading.Thread(target=self._run, name=f"callgraph-writer-{i}", daemon=True)
+                        for i in range(writers)]
 
     def __enter__(self) -> "BackgroundWriter":
-        self.thread.start()
+        for thread in self.threads:
+            thread.start()
         return self
 
     def submit(self, records: list[RecordRows]) -> None:
-        self._raise()
-        self.queue.put(records)
+        ids = {r.id for r in records}
+        with self.done:
+            self.done.wait_for(lambda: self.error is not None or not any(ids & s for s in self.in_flight.values()))
+            self._raise()
+            self.submitted += 1
+            self.in_flight[self.submitted] = ids
+        self.queue.put((self.submitted, records))
         self._raise()
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self.queue.put(None)
-        self.thread.join()
+        for _ in self.threads:
+            self.queue.put(None)
+        for thread in self.threads:
+            thread.join()
         if exc_type is None:
             self._raise()
 
     def _run(self) -> None:
-        while (records := self.queue.get()) is not None:
-            if self.error is None:
-                try:
-                    self.on_result(write_batch(self.graph, records))
-                except BaseException as exc:  # handed to the caller's thread
-                    self.error = exc
+        while (job := self.queue.get()) is not None:
+            number, records = job
+            try:
+                if self.error is None:
+                    result = write_batch(self.graph, records)
+                    with self.done:  # one result at a time into the caller's summary
+                        self.on_result(result)
+            except BaseException as exc:  # handed to the caller's thread
+                self.error = exc
+            finally:
+                with self.done:
+                    del self.in_flight[number]
+                    self.done.notify_all()
 
     def _raise(self) -> None:
         if self.error is not None:

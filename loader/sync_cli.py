@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 
 import click
 
-from .cli import Progress, format_summary, main, neo4j_options, open_graph
+from .cli import Progress, format_summary, main, neo4j_options, open_graph, write_options
 from .fetch import (
     native,
     DEFAULT_NOT_FOUND_SCHEDULE,
@@ -251,11 +251,10 @@ class _open_out:
 @click.option("--pstn", is_flag=True,
               help="Also pull getPstnCalls and getDirectRoutingCalls rows for the window (in 90-day chunks) and "
                    "link them to users, SBCs and, where the evidence allows, call records.")
-@click.option("--batch-size", default=100, show_default=True, type=click.IntRange(1, 100_000),
-              help="Call records per transaction.")
+@write_options
 @neo4j_options
 @graph_options
-def sync(since, until, overlap, pstn, batch_size, uri, username, password, database, **o):
+def sync(since, until, overlap, pstn, batch_size, writers, uri, username, password, database, **o):
     """Fetch call records from Microsoft Graph and load them into Neo4j as they arrive.
 
     \b
@@ -310,7 +309,7 @@ def sync(since, until, overlap, pstn, batch_size, uri, username, password, datab
                 loaded["n"] = summary.read
                 progress.show(fetcher, client, loaded["n"])
 
-            summary = load_records(graph, items(), batch_size=batch_size, tenant_id=tenant,
+            summary = load_records(graph, items(), batch_size=batch_size, writers=writers, tenant_id=tenant,
                                    on_batch=on_batch, on_problem=on_problem)
             pstn_lines = _sync_pstn(graph, client, window, overlap_td) if pstn and window else []
             _save_state(graph, tenant, state, window, pending, fetcher, retry_ids, now)

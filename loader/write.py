@@ -137,8 +137,13 @@ def _node_statement(label: str) -> str:
         parent = NODE_BY_LABEL[_PARENT[label]]
         return (f"UNWIND $rows AS row MATCH (p:{parent.label} {{{parent.key}: row.parent}}) "
                 f"CREATE (p)-[:CONTAINS]->(n:{label}) SET n = row.props" + datetimes_set(node, "row.props"))
-    return (f"UNWIND $rows AS row MERGE (n:{label} {{{node.key}: row.{node.key}}}) SET n += row"
-            + datetimes_set(node, "row"))
+    merge = f"UNWIND $rows AS row MERGE (n:{label} {{{node.key}: row.{node.key}}}) "
+    if node.owned:  # the record itself: new, or completed with the parts it lacked
+        return merge + "SET n += row" + datetimes_set(node, "row")
+    # A shared node is set only when a value differs: setting takes a write lock that would
+    # make every concurrent writer touching the same endpoint or relay wait for this commit.
+    return (merge + "WITH n, row WHERE any(name IN keys(row) WHERE n[name] IS NULL OR n[name] <> row[name]) "
+            "SET n += row" + datetimes_set(node, "row"))
 
 
 def _rel_statement(start: str, rel_type: str, end: str) -> str:
@@ -147,8 +152,11 @@ def _rel_statement(start: str, rel_type: str, end: str) -> str:
             f"CREATE (a)-[r:{rel_type}]->(b) SET r = row.props")
 
 
-# shared first (so relationships find them), then the tree from the root down
-_NODE_ORDER = [n.label for n in NODES if not n.owned] + [n.label for n in NODES if n.owned]
+# The record's own tree first, from the root down: its nodes are new, so concurrent writers
+# never wait for each other there. Then the shared nodes, each label's rows sorted by key, so
+# every writer locks them in the same order (no deadlocks between writers, only waits, and
+# late in the transaction). Relationships last, when both ends exist.
+_NODE_ORDER = [n.label for n in NODES if n.owned] + [n.label for n in NODES if not n.owned]
 _REL_ORDER = [(r.start, r.type, r.end) for r in RELS if r.end not in _PARENT or r.type != "CONTAINS"]
 _SHARED_LINKS = "|".join(sorted({r.type for r in RELS if not NODE_BY_LABEL[r.end].owned}))
 
@@ -244,6 +252,9 @@ def _write_tx(tx: neo4j.ManagedTransaction, records: list[RecordRows]) -> BatchR
         tx.run(_DELETE_SUBTREES, ids=replaced).consume()
     for label in _NODE_ORDER:
         rows = list(nodes.get(label, {}).values())
+        if rows and not NODE_BY_LABEL[label].owned:
+            key = NODE_BY_LABEL[label].key
+            rows.sort(key=lambda row: row[key])
         if rows and label in _PARENT:
             parent_of = {r["end"]: r["start"] for r in rels.get((_PARENT[label], "CONTAINS", label), [])}
             key = NODE_BY_LABEL[label].key

@@ -151,3 +151,26 @@ def test_gzip_json_lines_and_stdin(graph, cli_env, tmp_path):
     code, output = load("-", input=fixture_path("v1.0-list-callrecords.json").read_text())
     assert code == 0 and "2 loaded" in output
     assert counts(graph)["CallRecord"] == 5
+
+
+def test_concurrent_writers_give_the_graph_one_writer_gives(graph, cli_env, tmp_path):
+    # 60 generated calls, one of which arrives three times: version 1 first, then 3, then 2
+    from loader.generate import generate
+
+    records = list(generate(60, seed=7))
+    again = records[0]
+    versions = [dict(again, version=v, lastModifiedDateTime=f"2026-11-20T0{v}:00:00Z") for v in (1, 3, 2)]
+    lines = [versions[0]] + records[1:30] + [versions[1]] + records[30:] + [versions[2]]
+    path = tmp_path / "calls.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in lines))
+
+    code, one_writer = load(path, "--batch-size", "1", "--writers", "1")
+    assert code == 0
+    expected = snapshot(graph)
+    query(graph, "MATCH (n) DETACH DELETE n")
+    code, four_writers = load(path, "--batch-size", "1", "--writers", "4")
+    assert code == 0
+    assert snapshot(graph) == expected
+    assert query(graph, "MATCH (c:CallRecord {id: $id}) RETURN c.version AS v", id=again["id"]) == [{"v": 3}]
+    for output in (one_writer, four_writers):
+        assert "60 loaded, 1 replaced by a newer version, 0 completed, 0 unchanged, 1 skipped as older" in output
