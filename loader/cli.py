@@ -37,9 +37,10 @@ def write_options(command):
     options = [
         click.option("--batch-size", default=100, show_default=True, type=click.IntRange(1, 100_000),
                      help="Call records per transaction."),
-        click.option("--writers", default=2, show_default=True, type=click.IntRange(1, 16),
-                     help="Transactions written at the same time. Two keep Neo4j working on one batch while "
-                          "it commits another; more can help against a remote server or a cluster."),
+        click.option("--writers", default=3, show_default=True, type=click.IntRange(1, 16),
+                     help="Transactions written at the same time, so Neo4j works on one batch while it "
+                          "commits another and Python prepares the next. More can help against a remote "
+                          "server or a cluster; 1 writes strictly one batch after the other."),
     ]
     for option in reversed(options):
         command = option(command)

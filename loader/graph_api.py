@@ -32,7 +32,6 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 import httpx
-import msal
 
 PERMISSION = "CallRecords.Read.All"
 
@@ -221,6 +220,8 @@ class Tokens:
         # client with the same explicit TLS context as Graph's keeps one CA setting for both.
         self.http = http
         self._lock = threading.Lock()
+        import msal  # here, not at the top: `callgraph load` never signs in, and msal takes 70 ms to import
+
         self._app: msal.ConfidentialClientApplication | None = None
         self.cache = msal.TokenCache()
         self.checked_roles = False
@@ -234,6 +235,8 @@ class Tokens:
         raise GraphError("no credential: set AZURE_CLIENT_SECRET, or AZURE_CLIENT_CERTIFICATE_PATH for a certificate")
 
     def _client_app(self) -> msal.ConfidentialClientApplication:
+        import msal
+
         if self._app is None:
             s = self.settings
             authority = f"{s.authority_host.rstrip('/')}/{s.tenant_id}"
@@ -269,6 +272,8 @@ class Tokens:
 
     def drop(self, token: str) -> None:
         """Forget ``token`` so the next :meth:`get` fetches a fresh one."""
+        import msal
+
         with self._lock:
             for item in list(self.cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
                 if item.get("secret") == token:

@@ -7,8 +7,10 @@ Kept apart from the CLI so that ``callgraph load``, ``callgraph demo`` and later
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Callable, Iterable, Iterator
@@ -52,7 +54,7 @@ def items_from_paths(paths: list[str]) -> Iterator[Item]:
         yield from read_items(path)
 
 
-def load_records(graph: Graph, items: Iterable[Item], batch_size: int = 100, writers: int = 2,
+def load_records(graph: Graph, items: Iterable[Item], batch_size: int = 100, writers: int = 3,
                  tenant_id: str | None = None,
                  on_batch: Callable[[Summary], None] | None = None,
                  on_problem: Callable[[Problem], None] | None = None) -> Summary:
@@ -74,12 +76,28 @@ def load_records(graph: Graph, items: Iterable[Item], batch_size: int = 100, wri
             batch.clear()
 
     log_rows = LogRows(graph, summary)
-    with writer:
+    with writer, prompt_thread_switches():
         _transform_all(items, batch, batch_size, tenant_id, summary, on_problem, flush, log_rows)
         flush()
         log_rows.flush()
     log_rows.link()
     return summary
+
+
+@contextmanager
+def prompt_thread_switches(seconds: float = 0.0005):
+    """Let a writer whose answer has arrived take the GIL back from the transform quickly.
+
+    Python lets a busy thread run 5 ms before another may have the interpreter. A writer
+    needs it briefly after every statement of its transaction, so with the default it sat
+    idle while Neo4j waited for its next statement (about 10 % of a load's time, measured).
+    """
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(min(previous, seconds))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
 
 
 class LogRows:
@@ -147,7 +165,7 @@ class BackgroundWriter:
     it. A short queue keeps memory bounded; an error in a writer surfaces in the caller.
     """
 
-    def __init__(self, graph: Graph, on_result: Callable, writers: int = 2, depth: int = 2):
+    def __init__(self, graph: Graph, on_result: Callable, writers: int = 3, depth: int = 2):
         self.graph, self.on_result = graph, on_result
         self.queue: queue.Queue = queue.Queue(maxsize=depth)
         self.error: BaseException | None = None
