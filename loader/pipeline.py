@@ -19,7 +19,7 @@ from .source import Item, expand_paths, read_items
 from .transform import RecordError, RecordRows, record_id_of, transform_record
 from .model import PART_OF_TOLERANCE_SECONDS
 from .transform_pstn import LogRow, transform_log_row
-from .write import Graph, link_log_rows, write_batch, write_log_rows
+from .write import Graph, delete_orphans, link_log_rows, write_batch, write_log_rows
 
 
 @dataclass
@@ -62,9 +62,13 @@ def load_records(graph: Graph, items: Iterable[Item], batch_size: int = 100, wri
     summary = Summary()
     batch: dict[str, RecordRows] = {}
 
+    unlinked: dict[str, set] = {}  # shared nodes that replaced trees linked to
+
     def record(result) -> None:
         summary.counts.update(result.counts)
         summary.elements += result.elements
+        for label, keys in result.unlinked.items():
+            unlinked.setdefault(label, set()).update(keys)
         if on_batch:
             on_batch(summary)
 
@@ -80,6 +84,7 @@ def load_records(graph: Graph, items: Iterable[Item], batch_size: int = 100, wri
         _transform_all(items, batch, batch_size, tenant_id, summary, on_problem, flush, log_rows)
         flush()
         log_rows.flush()
+    delete_orphans(graph, unlinked)
     log_rows.link()
     return summary
 

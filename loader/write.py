@@ -165,9 +165,14 @@ UNWIND $ids AS id MATCH (c:CallRecord {id: id})
 RETURN c.id AS id, c.version AS version, c.lastModifiedDateTime AS modified,
        c.sessionCount IS NOT NULL AS hasSessions, c.participantCount IS NOT NULL AS hasParticipants
 """
+# The shared nodes a record's tree links to, by label and key: after a replacement, the
+# ones only the old version used are left without relationships and are removed.
+_SHARED_LINKED = sorted({r.end for r in RELS if NODE_BY_LABEL[r.start].owned and not NODE_BY_LABEL[r.end].owned})
 _SHARED_OF = f"""
 UNWIND $ids AS id MATCH (:CallRecord {{id: id}})-[:CONTAINS*0..2]->()-[:{_SHARED_LINKS}]->(s)
-RETURN collect(DISTINCT elementId(s)) AS shared
+WITH DISTINCT s
+RETURN CASE {" ".join(f"WHEN s:{label} THEN '{label}'" for label in _SHARED_LINKED)} END AS label,
+       CASE {" ".join(f"WHEN s:{label} THEN s.{NODE_BY_LABEL[label].key}" for label in _SHARED_LINKED)} END AS key
 """
 _DELETE_SUBTREES = """
 UNWIND $ids AS id MATCH (c:CallRecord {id: id})
@@ -175,10 +180,6 @@ OPTIONAL MATCH (c)-[:CONTAINS*1..4]->(x)
 DETACH DELETE x
 WITH DISTINCT c
 DETACH DELETE c
-"""
-_DELETE_ORPHANS = """
-UNWIND $ids AS eid MATCH (s) WHERE elementId(s) = eid AND NOT EXISTS { (s)--() }
-DELETE s
 """
 
 
@@ -212,6 +213,7 @@ def is_later(a: tuple, b: tuple) -> bool:
 class BatchResult:
     outcomes: dict = field(default_factory=dict)  # record id -> outcome
     elements: int = 0  # nodes and relationships written
+    unlinked: dict = field(default_factory=dict)  # label -> keys of shared nodes replaced trees linked to
 
     @property
     def counts(self) -> Counter:
@@ -246,9 +248,9 @@ def _write_tx(tx: neo4j.ManagedTransaction, records: list[RecordRows]) -> BatchR
             for rel, rows in record.parts.get(part, {}).get("rels", {}).items():
                 rels.setdefault(rel, []).extend(rows)
 
-    orphans: list = []
     if replaced:
-        orphans = tx.run(_SHARED_OF, ids=replaced).single()["shared"]
+        for row in tx.run(_SHARED_OF, ids=replaced):
+            result.unlinked.setdefault(row["label"], set()).add(row["key"])
         tx.run(_DELETE_SUBTREES, ids=replaced).consume()
     for label in _NODE_ORDER:
         rows = list(nodes.get(label, {}).values())
@@ -268,9 +270,24 @@ def _write_tx(tx: neo4j.ManagedTransaction, records: list[RecordRows]) -> BatchR
         if rows:
             tx.run(_rel_statement(*rel), rows=rows).consume()
             result.elements += len(rows)
-    if orphans:
-        tx.run(_DELETE_ORPHANS, ids=orphans).consume()
     return result
+
+
+def delete_orphans(graph: Graph, unlinked: dict) -> None:
+    """Remove the shared nodes among ``unlinked`` (label -> keys) that nothing links to any more.
+
+    Run once the writers are done, not inside a writer's transaction: there, a node the old
+    version alone used could be removed while a concurrent transaction links a new call to it.
+    """
+    def work(tx):
+        for label, keys in unlinked.items():
+            key = NODE_BY_LABEL[label].key
+            tx.run(f"UNWIND $keys AS k MATCH (s:{label} {{{key}: k}}) WHERE NOT EXISTS {{ (s)--() }} DELETE s",
+                   keys=sorted(keys)).consume()
+
+    if unlinked:
+        with graph.session() as session:
+            session.execute_write(work)
 
 
 # --- sync: what is stored, the watermark, PSTN and Direct Routing rows -----------------------
