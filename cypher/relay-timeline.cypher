@@ -21,6 +21,8 @@ OPTIONAL MATCH (g)-[:CONTAINS]->(m:Media)-[:CONTAINS]->(st:Stream)
 WHERE m.ordinal = u.mediaOrdinal AND st.poor IS NOT NULL
 WITH r.ip AS relayIp, date(c.startDateTime) AS day, count(DISTINCT c) AS calls,
      count(DISTINCT st) AS streams, count(DISTINCT CASE WHEN st.poor THEN st END) AS poorStreams
+// always true: it keeps the planner from sorting every row before grouping them
+WHERE calls > 0
 RETURN relayIp, day, calls, streams, poorStreams,
        CASE WHEN streams = 0 THEN 0.0 ELSE round(toFloat(poorStreams) / streams, 3) END AS poorRatio
 ORDER BY relayIp, day

@@ -152,11 +152,10 @@ def _rel_statement(start: str, rel_type: str, end: str) -> str:
             f"CREATE (a)-[r:{rel_type}]->(b) SET r = row.props")
 
 
-# The record's own tree first, from the root down: its nodes are new, so concurrent writers
-# never wait for each other there. Then the shared nodes, each label's rows sorted by key, so
-# every writer locks them in the same order (no deadlocks between writers, only waits, and
-# late in the transaction). Relationships last, when both ends exist.
-_NODE_ORDER = [n.label for n in NODES if n.owned] + [n.label for n in NODES if not n.owned]
+# Shared nodes are merged in a transaction of their own (see write_batch); the record's tree
+# follows from the root down, then the relationships, when both ends exist.
+_SHARED_ORDER = [n.label for n in NODES if not n.owned]
+_NODE_ORDER = [n.label for n in NODES if n.owned] + _SHARED_ORDER
 _REL_ORDER = [(r.start, r.type, r.end) for r in RELS if r.end not in _PARENT or r.type != "CONTAINS"]
 _SHARED_LINKS = "|".join(sorted({r.type for r in RELS if not NODE_BY_LABEL[r.end].owned}))
 
@@ -221,11 +220,43 @@ class BatchResult:
 
 
 def write_batch(graph: Graph, records: list[RecordRows]) -> BatchResult:
-    """Write records (ids unique within the batch) in one managed transaction."""
+    """Write records (ids unique within the batch): their shared nodes first, in a short
+    transaction of their own, then their trees in one managed transaction.
+
+    Creating an endpoint locks its key until commit. Inside the long transaction, every
+    concurrent writer whose batch names the same new user would wait for that whole batch
+    (at the start of a tenant's backfill, all of them did); committed apart, the lock lasts
+    milliseconds. The shared nodes of records that turn out older or unchanged are checked
+    for orphans at the end of the load, like those of replaced trees.
+    """
     ids = [r.id for r in records]
     assert len(set(ids)) == len(ids), "a batch holds each record id once"
+    shared = shared_rows(records)
     with graph.session() as session:
+        if shared:
+            session.execute_write(_merge_shared, shared)
         return session.execute_write(_write_tx, records)
+
+
+def shared_rows(records: list[RecordRows]) -> dict[str, list]:
+    """A batch's shared nodes (endpoints, relays) by label, merged by key and sorted by it, so
+    that all writers lock them in the same order: they may wait for each other, never deadlock."""
+    merged: dict[str, dict] = {}
+    for record in records:
+        for part in record.parts.values():
+            for label, rows in part["nodes"].items():
+                node = NODE_BY_LABEL[label]
+                if not node.owned:
+                    by_key = merged.setdefault(label, {})
+                    for key, props in rows.items():
+                        by_key.setdefault(key, {node.key: key}).update(props)
+    return {label: [rows[key] for key in sorted(rows)] for label, rows in merged.items()}
+
+
+def _merge_shared(tx: neo4j.ManagedTransaction, shared: dict[str, list]) -> None:
+    for label in _SHARED_ORDER:
+        if label in shared:
+            tx.run(_node_statement(label), rows=shared[label]).consume()
 
 
 def _write_tx(tx: neo4j.ManagedTransaction, records: list[RecordRows]) -> BatchResult:
@@ -239,6 +270,11 @@ def _write_tx(tx: neo4j.ManagedTransaction, records: list[RecordRows]) -> BatchR
         result.outcomes[record.id] = outcome
         if outcome == REPLACED:
             replaced.append(record.id)
+        for part, rows_of_part in record.parts.items():
+            if part not in parts:  # its shared nodes were merged all the same
+                for label, rows in rows_of_part["nodes"].items():
+                    if not NODE_BY_LABEL[label].owned:
+                        result.unlinked.setdefault(label, set()).update(rows)
         for part in parts:
             for label, rows in record.parts.get(part, {}).get("nodes", {}).items():
                 merged = nodes.setdefault(label, {})
@@ -254,9 +290,9 @@ def _write_tx(tx: neo4j.ManagedTransaction, records: list[RecordRows]) -> BatchR
         tx.run(_DELETE_SUBTREES, ids=replaced).consume()
     for label in _NODE_ORDER:
         rows = list(nodes.get(label, {}).values())
-        if rows and not NODE_BY_LABEL[label].owned:
-            key = NODE_BY_LABEL[label].key
-            rows.sort(key=lambda row: row[key])
+        if rows and not NODE_BY_LABEL[label].owned:  # merged before this transaction
+            result.elements += len(rows)
+            continue
         if rows and label in _PARENT:
             parent_of = {r["end"]: r["start"] for r in rels.get((_PARENT[label], "CONTAINS", label), [])}
             key = NODE_BY_LABEL[label].key

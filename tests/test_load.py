@@ -137,6 +137,14 @@ def test_a_newer_version_replaces_the_subtree_and_an_older_one_is_skipped(graph,
     assert code == 0 and "1 skipped as older" in output
     assert snapshot(graph) == before
 
+    # an older version naming a relay nobody else used leaves no trace of it either
+    old = json.loads(v1.read_text())
+    old["sessions"][0]["segments"][0]["media"][0]["callerNetwork"]["relayIPAddress"] = "52.114.9.9"
+    v1.write_text(json.dumps(old))
+    code, output = load(v1)
+    assert code == 0 and "1 skipped as older" in output
+    assert snapshot(graph) == before
+
 
 def test_gzip_json_lines_and_stdin(graph, cli_env, tmp_path):
     record = json.loads(LEGACY.read_text())
