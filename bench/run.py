@@ -66,10 +66,10 @@ def fresh_database(naive: bool = False) -> int:
     of a 3,000-record load right after start, the JIT compiler threads used more CPU than the
     Bolt worker), which weighs on small loads and says nothing about either loader. So the
     server is started anew, made to write a tenant of its own (2,000 generated calls, seed 99,
-    untimed) and emptied again, constraints and indexes included, as a long-running server
-    would be. Then the loader about to be timed writes the four sample records (untimed), so
-    its statements are planned: callgraph with its schema, the naive loader as it is (it
-    creates no indexes, as first scripts don't).
+    untimed) and emptied again, as a long-running server would be: with callgraph's
+    constraints and indexes for callgraph, with none for the naive loader (first scripts
+    create none). Then the loader about to be timed writes the four sample records (untimed),
+    so its statements are planned.
     """
     neo4j("stop")
     shutil.rmtree(HOME / "data", ignore_errors=True)
@@ -282,10 +282,10 @@ def write_report(f: dict) -> None:
              f"(heap {m['heap']}, page cache {m['pagecache']}) on {m['java']}; Python {m['python']}, driver "
              f"{m['driver']}, neo4j-rust-ext {m['rust_ext']}. Generated tenants (`callgraph generate --seed 1`); "
              "each figure is one run into an empty database on a warm server: restarted, made to load 2,000 "
-             "other generated calls and emptied again, schema included (a JVM's first minute goes to "
-             "compiling Neo4j's write path), then warmed untimed by the loader under test writing the four "
-             "sample records (which also creates callgraph's constraints and indexes; the naive loader "
-             "creates none). `callgraph load` runs with its defaults (100 records per transaction, 3 "
+             "other generated calls and emptied again (a JVM's first minute goes to compiling Neo4j's write "
+             "path), keeping callgraph's constraints and indexes for callgraph and dropping them for the "
+             "naive loader, which creates none; then the loader under test writes the four sample records, "
+             "untimed. `callgraph load` runs with its defaults (100 records per transaction, 3 "
              "writers). One run per figure on a shared machine, so expect some noise. "
              "Times are wall-clock times of the whole command, Python start-up included.", "",
              "| measure | figure | target |", "|---|---|---|"]
