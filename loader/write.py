@@ -8,7 +8,10 @@ errors such as deadlocks and leader switches in a cluster.
 Versions are decided inside the same transaction that writes, so two loaders never
 interleave a check and a write: a newer record replaces its whole subtree, an older one
 is skipped, the same one is left alone, and the same version with parts the stored copy
-lacks (sessions or participants) is completed.
+lacks (sessions or participants) is completed. The shared nodes a batch names (endpoints,
+relays) are merged just before, in a short transaction of their own, so that concurrent
+writers hold their locks for milliseconds; the ones no call links to any more are removed
+when the load ends.
 """
 
 from __future__ import annotations
