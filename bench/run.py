@@ -77,9 +77,9 @@ def fresh_database(naive: bool = False) -> int:
     timed([sys.executable, "-c", "from loader.cli import main; main()", "load", "-q", str(tenant_file(WARM_UP_RECORDS, seed=99))])
     with connect(URI, "neo4j", PASSWORD, "neo4j") as graph, graph.session() as s:
         s.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
-        for kind, show in (("CONSTRAINT", "CONSTRAINTS"), ("INDEX", "INDEXES")):
-            for row in list(s.run(f"SHOW {show} YIELD name, type WHERE type <> 'LOOKUP' RETURN name")):
-                if naive:  # callgraph's schema stays, as on a server callgraph has loaded before
+        if naive:  # callgraph's schema stays, as on a server callgraph has loaded before
+            for kind, show in (("CONSTRAINT", "CONSTRAINTS"), ("INDEX", "INDEXES")):
+                for row in list(s.run(f"SHOW {show} YIELD name, type WHERE type <> 'LOOKUP' RETURN name")):
                     s.run(f"DROP {kind} {row['name']} IF EXISTS").consume()
     if naive:
         timed([sys.executable, str(REPO / "bench" / "naive_loader.py"), str(SAMPLES), URI, "neo4j", PASSWORD, "10"])

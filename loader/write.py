@@ -169,7 +169,7 @@ def _rel_statement(start: str, rel_type: str, end: str) -> str:
 # Shared nodes are merged in a transaction of their own (see write_batch); the record's tree
 # follows from the root down, then the relationships, when both ends exist.
 _SHARED_ORDER = [n.label for n in NODES if not n.owned]
-_NODE_ORDER = [n.label for n in NODES if n.owned] + _SHARED_ORDER
+_TREE_ORDER = [n.label for n in NODES if n.owned]
 _REL_ORDER = [(r.start, r.type, r.end) for r in RELS if r.end not in _PARENT or r.type != "CONTAINS"]
 _SHARED_LINKS = "|".join(sorted({r.type for r in RELS if not NODE_BY_LABEL[r.end].owned}))
 
@@ -276,7 +276,8 @@ def _merge_shared(tx: neo4j.ManagedTransaction, shared: dict[str, list]) -> None
 def _write_tx(tx: neo4j.ManagedTransaction, records: list[RecordRows]) -> BatchResult:
     stored = {row["id"]: row.data() for row in tx.run(_READ_VERSIONS, ids=[r.id for r in records])}
     result = BatchResult()
-    nodes: dict[str, dict] = {}
+    nodes: dict[str, dict] = {}  # owned label -> key -> props
+    shared: dict[str, set] = {}  # shared label -> keys this transaction links to
     rels: dict[tuple, list] = {}
     replaced = []
     for record in records:
@@ -285,12 +286,15 @@ def _write_tx(tx: neo4j.ManagedTransaction, records: list[RecordRows]) -> BatchR
         if outcome == REPLACED:
             replaced.append(record.id)
         for part, rows_of_part in record.parts.items():
-            if part not in parts:  # its shared nodes were merged all the same
-                for label, rows in rows_of_part["nodes"].items():
-                    if not NODE_BY_LABEL[label].owned:
-                        result.unlinked.setdefault(label, set()).update(rows)
+            for label, rows in rows_of_part["nodes"].items():
+                if not NODE_BY_LABEL[label].owned:  # merged before this transaction
+                    # linked only if the part is written: else checked for orphans at the end
+                    seen = shared if part in parts else result.unlinked
+                    seen.setdefault(label, set()).update(rows)
         for part in parts:
             for label, rows in record.parts.get(part, {}).get("nodes", {}).items():
+                if not NODE_BY_LABEL[label].owned:
+                    continue
                 merged = nodes.setdefault(label, {})
                 key_name = NODE_BY_LABEL[label].key
                 for key, props in rows.items():
@@ -306,11 +310,9 @@ def _write_tx(tx: neo4j.ManagedTransaction, records: list[RecordRows]) -> BatchR
         for row in tx.run(_SHARED_OF, ids=replaced):
             result.unlinked.setdefault(row["label"], set()).add(row["key"])
         tx.run(_DELETE_SUBTREES, ids=replaced).consume()
-    for label in _NODE_ORDER:
+    result.elements += sum(len(keys) for keys in shared.values())
+    for label in _TREE_ORDER:
         rows = list(nodes.get(label, {}).values())
-        if rows and not NODE_BY_LABEL[label].owned:  # merged before this transaction
-            result.elements += len(rows)
-            continue
         if rows and label in _PARENT:
             parent_of = {r["end"]: r["start"] for r in rels.get((_PARENT[label], "CONTAINS", label), [])}
             key = NODE_BY_LABEL[label].key
