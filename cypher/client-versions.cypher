@@ -14,10 +14,20 @@
 // :param since => null
 // :param until => null
 // :param limit => 100
-MATCH (c:CallRecord)-[:CONTAINS]->(:Session)-[:CONTAINS]->(g:Segment)-[side:CALLER|CALLEE]->(e:Endpoint)
+// No window: every call, read in store order. A window: the startDateTime index finds its calls.
+CALL () {
+  WITH $since IS NULL AND $until IS NULL AS everything WHERE everything
+  MATCH (c:CallRecord)
+  RETURN c
+  UNION ALL
+  WITH $since IS NOT NULL OR $until IS NOT NULL AS window WHERE window
+  MATCH (c:CallRecord)
+  WHERE c.startDateTime >= coalesce($since, datetime('0001-01-01T00:00:00Z'))
+    AND c.startDateTime < coalesce($until, datetime('9999-12-31T00:00:00Z'))
+  RETURN c
+}
+MATCH (c)-[:CONTAINS]->(:Session)-[:CONTAINS]->(g:Segment)-[side:CALLER|CALLEE]->(e:Endpoint)
 WHERE side.userAgentPlatform IS NOT NULL
-  AND c.startDateTime >= coalesce($since, datetime('0001-01-01T00:00:00Z'))
-  AND c.startDateTime < coalesce($until, datetime('9999-12-31T00:00:00Z'))
 MATCH (g)-[:CONTAINS]->(:Media)-[:CONTAINS]->(st:Stream)
 WHERE st.poor IS NOT NULL
   AND st.streamDirection = CASE type(side) WHEN 'CALLER' THEN 'callerToCallee' ELSE 'calleeToCaller' END

@@ -13,14 +13,22 @@
 // :param since => null
 // :param until => null
 // :param limit => 100
-MATCH (c:CallRecord)-[:CONTAINS]->(:Session)-[:CONTAINS]->(g:Segment)-[u:USED_RELAY]->(r:Relay)
+// No window: every call, read in store order. A window: the startDateTime index finds its calls.
+CALL () {
+  WITH $since IS NULL AND $until IS NULL AS everything WHERE everything
+  MATCH (c:CallRecord)
+  RETURN c
+  UNION ALL
+  WITH $since IS NOT NULL OR $until IS NOT NULL AS window WHERE window
+  MATCH (c:CallRecord)
+  WHERE c.startDateTime >= coalesce($since, datetime('0001-01-01T00:00:00Z'))
+    AND c.startDateTime < coalesce($until, datetime('9999-12-31T00:00:00Z'))
+  RETURN c
+}
+MATCH (c)-[:CONTAINS]->(:Session)-[:CONTAINS]->(g:Segment)-[u:USED_RELAY]->(r:Relay)
 WHERE ($relayIp IS NULL OR r.ip = $relayIp)
-  AND c.startDateTime >= coalesce($since, datetime('0001-01-01T00:00:00Z'))
-  AND c.startDateTime < coalesce($until, datetime('9999-12-31T00:00:00Z'))
-OPTIONAL MATCH (g)-[:CONTAINS]->(m:Media)-[:CONTAINS]->(st:Stream)
-WHERE m.ordinal = u.mediaOrdinal AND st.poor IS NOT NULL
 WITH r.ip AS relayIp, date(c.startDateTime) AS day, count(DISTINCT c) AS calls,
-     count(DISTINCT st) AS streams, count(DISTINCT CASE WHEN st.poor THEN st END) AS poorStreams
+     sum(u.ratedStreams) AS streams, sum(u.poorStreams) AS poorStreams
 // always true: it keeps the planner from sorting every row before grouping them
 WHERE calls > 0
 RETURN relayIp, day, calls, streams, poorStreams,

@@ -15,22 +15,26 @@
 // :param since => null
 // :param until => null
 // :param limit => 100
-MATCH (c:CallRecord)-[:CONTAINS]->(:Session)-[:CONTAINS]->(g:Segment)-[:USED_RELAY]->(r:Relay)
-WHERE c.startDateTime >= coalesce($since, datetime('0001-01-01T00:00:00Z'))
-  AND c.startDateTime < coalesce($until, datetime('9999-12-31T00:00:00Z'))
-WITH r, count(DISTINCT c) AS calls, collect(DISTINCT g) AS segments
+// No window: every call, read in store order. A window: the startDateTime index finds its calls.
+CALL () {
+  WITH $since IS NULL AND $until IS NULL AS everything WHERE everything
+  MATCH (c:CallRecord)
+  RETURN c
+  UNION ALL
+  WITH $since IS NOT NULL OR $until IS NOT NULL AS window WHERE window
+  MATCH (c:CallRecord)
+  WHERE c.startDateTime >= coalesce($since, datetime('0001-01-01T00:00:00Z'))
+    AND c.startDateTime < coalesce($until, datetime('9999-12-31T00:00:00Z'))
+  RETURN c
+}
+MATCH (c)-[:CONTAINS]->(:Session)-[:CONTAINS]->(g:Segment)-[u:USED_RELAY]->(r:Relay)
+WITH r, count(DISTINCT c) AS calls, collect(DISTINCT g) AS segments,
+     sum(u.ratedStreams) AS streams, sum(u.poorStreams) AS poorStreams
 WHERE calls >= $minCalls
 CALL (segments) {
   UNWIND segments AS g
   OPTIONAL MATCH (g)-[:CALLER|CALLEE]->(u:Endpoint {kind: 'user'})
   RETURN count(DISTINCT u) AS users
-}
-CALL (r, segments) {
-  UNWIND segments AS g
-  MATCH (g)-[u:USED_RELAY]->(r)
-  MATCH (g)-[:CONTAINS]->(m:Media)-[:CONTAINS]->(st:Stream)
-  WHERE m.ordinal = u.mediaOrdinal AND st.poor IS NOT NULL
-  RETURN count(DISTINCT st) AS streams, count(DISTINCT CASE WHEN st.poor THEN st END) AS poorStreams
 }
 RETURN r.ip AS relayIp, calls, users, streams, poorStreams,
        CASE WHEN streams = 0 THEN 0.0 ELSE round(toFloat(poorStreams) / streams, 3) END AS poorRatio

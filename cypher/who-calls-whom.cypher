@@ -12,17 +12,26 @@
 // :param since => null
 // :param until => null
 // :param limit => 100
-MATCH (c:CallRecord)-[:CONTAINS]->(s:Session)-[:CALLER]->(a:Endpoint)
+// No window: every call, read in store order. A window: the startDateTime index finds its calls.
+CALL () {
+  WITH $since IS NULL AND $until IS NULL AS everything WHERE everything
+  MATCH (c:CallRecord)
+  RETURN c
+  UNION ALL
+  WITH $since IS NOT NULL OR $until IS NOT NULL AS window WHERE window
+  MATCH (c:CallRecord)
+  WHERE c.startDateTime >= coalesce($since, datetime('0001-01-01T00:00:00Z'))
+    AND c.startDateTime < coalesce($until, datetime('9999-12-31T00:00:00Z'))
+  RETURN c
+}
+MATCH (c)-[:CONTAINS]->(s:Session)-[:CALLER]->(a:Endpoint)
 MATCH (s)-[:CALLEE]->(b:Endpoint)
 WHERE a.kind <> 'service' AND b.kind <> 'service'
-  AND c.startDateTime >= coalesce($since, datetime('0001-01-01T00:00:00Z'))
-  AND c.startDateTime < coalesce($until, datetime('9999-12-31T00:00:00Z'))
-WITH a, b, s,
-     EXISTS { (s)-[:CONTAINS]->(:Segment)-[:CONTAINS]->(:Media)-[:CONTAINS]->(:Stream {poor: true}) } AS poor
+WITH a, b, count(s) AS sessions,
+     sum(duration.inSeconds(s.startDateTime, s.endDateTime).seconds) AS seconds,
+     count(CASE WHEN s.poorStreams > 0 THEN 1 END) AS poorSessions
 RETURN coalesce(a.displayName, a.id, a.kind) AS caller, a.kind AS callerKind,
        coalesce(b.displayName, b.id, b.kind) AS callee, b.kind AS calleeKind,
-       count(s) AS sessions,
-       round(sum(duration.inSeconds(s.startDateTime, s.endDateTime).seconds) / 60.0, 1) AS minutes,
-       sum(CASE WHEN poor THEN 1 ELSE 0 END) AS poorSessions
+       sessions, round(seconds / 60.0, 1) AS minutes, poorSessions
 ORDER BY sessions DESC, minutes DESC, caller, callee
 LIMIT $limit

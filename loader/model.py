@@ -324,6 +324,8 @@ SESSION_NODE = NodeType(
         ("callRecordId", "the owning record"),
         ("ordinal", "position in the record, from 0"),
         ("segmentCount", "number of segments"),
+        ("ratedStreams", "audio streams of the session with a `poor` verdict (see the Stream node)"),
+        ("poorStreams", "those of them that are poor; 0 when none is"),
     ),
 )
 SEGMENT_NODE = NodeType(
@@ -469,7 +471,11 @@ RELS = (
                      ("identity", "the identity as Graph sent it, as JSON"))),
     RelType("USED_RELAY", "Segment", "Relay", "a media line of the segment went through this relay",
             derived=(("side", "caller or callee"), ("mediaLabel", "media label"),
-                     ("mediaOrdinal", "which media of the segment"), ("relayPort", "allocated port"))),
+                     ("mediaOrdinal", "which media of the segment"), ("relayPort", "allocated port"),
+                     ("ratedStreams", "audio streams of that media line with a `poor` verdict; 0 on the callee "
+                                      "side's edge when the caller side used the same relay, so that sums "
+                                      "count each stream once"),
+                     ("poorStreams", "those of them that are poor (0 on that edge likewise)"))),
     RelType("FOR_USER", "PstnCall", "Endpoint", "the Teams user of the row (`user:<userId>`)"),
     RelType("FOR_USER", "DirectRoutingCall", "Endpoint", "the Teams user of the row (`user:<userId>`)"),
     RelType("VIA_SBC", "DirectRoutingCall", "Sbc", "the trunk the call went through"),

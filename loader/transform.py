@@ -437,22 +437,33 @@ def _session(session: object, path: str, key: str, ordinal: int, rid: str, rows:
     rows.node("Session", key, props, part="sessions")
     rows.rel("CallRecord", "CONTAINS", "Session", rid, key, part="sessions")
     _ends(session, path, "Session", key, rows, tenants)
+    rated = poor = 0
     for j, segment in enumerate(segments):
-        _segment(segment, f"{path}.segments[{j}]", f"{key}:{j}", j, rid, key, rows, tenants)
+        counts = _segment(segment, f"{path}.segments[{j}]", f"{key}:{j}", j, rid, key, rows, tenants)
+        rated, poor = rated + counts[0], poor + counts[1]
+    props.update(ratedStreams=rated, poorStreams=poor)
 
 
-def _segment(segment: object, path: str, key: str, ordinal: int, rid: str, session_key: str, rows, tenants) -> None:
+def _segment(segment: object, path: str, key: str, ordinal: int, rid: str, session_key: str, rows,
+             tenants) -> tuple[int, int]:
+    """Write one segment's rows; returns its (rated, poor) audio stream counts."""
     props = convert(segment, SEGMENT_NODE.props, SEGMENT_NODE.groups, path, {},
                     handled=("caller", "callee", "media"))
     props.update(key=key, callRecordId=rid, ordinal=ordinal)
     rows.node("Segment", key, props, part="sessions")
     rows.rel("Session", "CONTAINS", "Segment", session_key, key, part="sessions")
     _ends(segment, path, "Segment", key, rows, tenants)
+    rated = poor = 0
     for k, media in enumerate(_list(segment, "media", path)):
-        _media(media, f"{path}.media[{k}]", f"{key}:{k}", k, rid, key, rows)
+        counts = _media(media, f"{path}.media[{k}]", f"{key}:{k}", k, rid, key, rows)
+        rated, poor = rated + counts[0], poor + counts[1]
+    return rated, poor
 
 
-def _media(media: object, path: str, key: str, ordinal: int, rid: str, segment_key: str, rows: RecordRows) -> None:
+def _media(media: object, path: str, key: str, ordinal: int, rid: str, segment_key: str,
+           rows: RecordRows) -> tuple[int, int]:
+    """Write one media line's rows; returns its (rated, poor) audio stream counts, which its
+    relay edges carry too, so that relay and session queries need not visit every stream."""
     props = convert(media, MEDIA, MEDIA_NODE.groups, path, {}, handled=("streams",))
     for side in ("callerNetwork", "calleeNetwork"):
         _trace_route(media.get(side), f"{path}.{side}", side, props)
@@ -460,16 +471,7 @@ def _media(media: object, path: str, key: str, ordinal: int, rid: str, segment_k
     rows.node("Media", key, props, part="sessions")
     rows.rel("Segment", "CONTAINS", "Media", segment_key, key, part="sessions")
     label = props.get("label") or ""
-    for side in ("caller", "callee"):
-        relay = props.get(f"{side}NetworkRelayIPAddress")
-        if relay:
-            rows.node("Relay", relay, {"ip": relay}, merge=True, part="sessions")
-            edge = {"side": side, "mediaOrdinal": ordinal}
-            if label:
-                edge["mediaLabel"] = label
-            if props.get(f"{side}NetworkRelayPort") is not None:
-                edge["relayPort"] = props[f"{side}NetworkRelayPort"]
-            rows.rel("Segment", "USED_RELAY", "Relay", segment_key, relay, edge, part="sessions")
+    rated = poor = 0
     for s, stream in enumerate(_list(media, "streams", path)):
         stream_path = f"{path}.streams[{s}]"
         sprops = convert(stream, MEDIA_STREAM, (), stream_path, {})
@@ -479,5 +481,21 @@ def _media(media: object, path: str, key: str, ordinal: int, rid: str, segment_k
             verdict = poor_verdict(sprops)
             if verdict is not None:
                 sprops["poor"] = verdict
+                rated, poor = rated + 1, poor + int(verdict)
         rows.node("Stream", sprops["key"], sprops, part="sessions")
         rows.rel("Media", "CONTAINS", "Stream", key, sprops["key"], part="sessions")
+    counted = set()  # relays whose edge carries this line's counts: both sides through one relay count once
+    for side in ("caller", "callee"):
+        relay = props.get(f"{side}NetworkRelayIPAddress")
+        if relay:
+            rows.node("Relay", relay, {"ip": relay}, merge=True, part="sessions")
+            first = relay not in counted
+            counted.add(relay)
+            edge = {"side": side, "mediaOrdinal": ordinal,
+                    "ratedStreams": rated if first else 0, "poorStreams": poor if first else 0}
+            if label:
+                edge["mediaLabel"] = label
+            if props.get(f"{side}NetworkRelayPort") is not None:
+                edge["relayPort"] = props[f"{side}NetworkRelayPort"]
+            rows.rel("Segment", "USED_RELAY", "Relay", segment_key, relay, edge, part="sessions")
+    return rated, poor

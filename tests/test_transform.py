@@ -64,6 +64,24 @@ def test_an_endpoint_is_keyed_by_identity_and_its_appearance_stays_on_the_edge()
                     "displayName": "Owen Franklin", "tenantId": "dc368399-474c-4d40-900c-6265431fd81f"}
 
 
+def test_sessions_and_relay_edges_carry_their_rated_and_poor_stream_counts():
+    """The legacy example: one audio line through two relays, one stream poor, one not."""
+    rows = transform_record(LEGACY)
+    session = rows.nodes("Session")["e523d2ed-2966-4b6b-925b-754a88034cc5:0"]
+    assert (session["ratedStreams"], session["poorStreams"]) == (2, 1)
+    edges = {e["end"]: e["props"] for e in rows.rels("Segment", "USED_RELAY", "Relay")}
+    assert {ip: (p["side"], p["ratedStreams"], p["poorStreams"]) for ip, p in edges.items()} == {
+        "52.114.188.32": ("caller", 2, 1), "52.114.188.102": ("callee", 2, 1)}
+
+    # both sides through one relay: its two edges count the line's streams once
+    record = copy.deepcopy(LEGACY)
+    media = record["sessions"][0]["segments"][0]["media"][0]
+    media["calleeNetwork"]["relayIPAddress"] = media["callerNetwork"]["relayIPAddress"]
+    edges = transform_record(record).rels("Segment", "USED_RELAY", "Relay")
+    assert [(e["end"], e["props"]["side"], e["props"]["ratedStreams"], e["props"]["poorStreams"]) for e in edges] == [
+        ("52.114.188.32", "caller", 2, 1), ("52.114.188.32", "callee", 0, 0)]
+
+
 def test_service_endpoints_are_keyed_by_role_and_user_agent_and_phones_by_number():
     record = copy.deepcopy(LEGACY)
     session = record["sessions"][0]
