@@ -36,6 +36,10 @@ WHERE a.kind = 'phone' OR b.kind = 'phone' OR EXISTS {
   WHERE coalesce(r.userAgentRole, e.role) IN
         ['gateway', 'mediationServer', 'mediationServerCloudConnectorEdition', 'skypeForBusinessMicrosoftTeamsGateway']
 }
+// the first $limit paths by start, before each one's hops are collected
+WITH c, s, a, b
+ORDER BY s.startDateTime, c.id, s.ordinal
+LIMIT $limit
 CALL (s) {
   MATCH (s)-[:CONTAINS]->(g:Segment)
   MATCH (g)-[gr:CALLER]->(ga:Endpoint)
