@@ -35,5 +35,5 @@ RETURN g.failureStage AS stage,
        count(DISTINCT c) AS calls,
        count(g) AS segments,
        max(g.startDateTime) AS lastSeen
-ORDER BY calls DESC, stage, reason
+ORDER BY calls DESC, stage, reason, callerRole, calleeRole
 LIMIT $limit
