@@ -17,7 +17,6 @@ each measurement, and compares in the same run on the same data:
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import platform
@@ -75,7 +74,7 @@ def fresh_database(naive: bool = False) -> int:
     neo4j("stop")
     shutil.rmtree(HOME / "data", ignore_errors=True)
     neo4j("start")
-    timed([sys.executable, "-c", "from loader.cli import main; main()", "load", "-q", str(tenant_file(WARM_UP_RECORDS, seed=99))])
+    callgraph_load(tenant_file(WARM_UP_RECORDS, seed=99))
     with connect(URI, "neo4j", PASSWORD, "neo4j") as graph, graph.session() as s:
         s.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
         if naive:  # callgraph's schema stays, as on a server callgraph has loaded before
@@ -85,7 +84,7 @@ def fresh_database(naive: bool = False) -> int:
     if naive:
         timed([sys.executable, str(REPO / "bench" / "naive_loader.py"), str(SAMPLES), URI, "neo4j", PASSWORD, "10"])
     else:
-        timed([sys.executable, "-c", "from loader.cli import main; main()", "load", "-q", str(SAMPLES)])
+        callgraph_load(SAMPLES)
     return graph_size()
 
 
@@ -120,9 +119,13 @@ def timed(argv: list[str]) -> tuple[float, float]:
     return seconds, usage.ru_maxrss / 1024
 
 
+def callgraph(*args: str, rust: bool = True) -> list[str]:
+    """The argv of a `callgraph` command run from this checkout, with or without the Rust codec."""
+    return [sys.executable, "-c", ("" if rust else NO_RUST) + "from loader.cli import main; main()", *args]
+
+
 def callgraph_load(path: Path, rust: bool = True) -> tuple[float, float]:
-    prelude = "" if rust else NO_RUST
-    return timed([sys.executable, "-c", prelude + "from loader.cli import main; main()", "load", "-q", str(path)])
+    return timed(callgraph("load", "-q", str(path), rust=rust))
 
 
 def graph_size() -> int:
@@ -135,8 +138,7 @@ def graph_size() -> int:
 def admin_import(path: Path) -> dict:
     out = DATA / f"export-{path.stem}"
     shutil.rmtree(out, ignore_errors=True)
-    export_s, _ = timed([sys.executable, "-c", "from loader.cli import main; main()", "export", str(path),
-                         "--out", str(out)])
+    export_s, _ = timed(callgraph("export", str(path), "--out", str(out)))
     args = []
     for csv in sorted(out.glob("*.csv")):
         name = csv.stem
