@@ -143,9 +143,20 @@ def ensure_schema(graph: Graph) -> list[str]:
 
 # --- writes ----------------------------------------------------------------------------------
 
+# Every statement of a batch finds its nodes by a unique key, so its plan does not depend on
+# how many nodes there are. Neo4j still replans a cached statement once the counts have moved
+# far enough since it was planned, which at the start of a load into a new or emptied database
+# is every statement again, 50-250 ms each: a 1,000-record load spent 0.6 s of its 3.4 s so.
+REPLAN_SKIP = "CYPHER replan=skip "
+
 # An owned node below the record is created together with the CONTAINS edge from its parent:
 # one lookup of the parent instead of two lookups for a separate edge statement.
 _PARENT = {r.end: r.start for r in RELS if r.type == "CONTAINS"}
+# Every owned node is written together with its edges to shared nodes (the record's
+# ORGANIZED_BY and PARTICIPANT, a session's or segment's CALLER, CALLEE and USED_RELAY): the
+# node is at hand, so an edge costs one lookup (its endpoint or relay) instead of two.
+_LINKS = {n.label: [(r.type, r.end) for r in RELS if r.start == n.label and not NODE_BY_LABEL[r.end].owned]
+          for n in NODES if n.owned}
 
 
 def datetime_props(node) -> list[str]:
@@ -161,24 +172,32 @@ def datetimes_set(node, row: str) -> str:
 
 
 def _node_statement(label: str) -> str:
+    """One UNWIND statement per label. An owned label's rows are ``{props, parent, <TYPE>: links}``,
+    a shared label's rows are its properties."""
     node = NODE_BY_LABEL[label]
+    if not node.owned:
+        # A shared node is set only when a value differs: setting takes a write lock that would
+        # make every concurrent writer touching the same endpoint or relay wait for this commit.
+        return (REPLAN_SKIP + f"UNWIND $rows AS row MERGE (n:{label} {{{node.key}: row.{node.key}}}) "
+                "WITH n, row WHERE any(name IN keys(row) WHERE n[name] IS NULL OR n[name] <> row[name]) "
+                "SET n += row" + datetimes_set(node, "row"))
     if label in _PARENT:
         # owned rows are new by construction: their old subtree was deleted first
         parent = NODE_BY_LABEL[_PARENT[label]]
-        return (f"UNWIND $rows AS row MATCH (p:{parent.label} {{{parent.key}: row.parent}}) "
-                f"CREATE (p)-[:CONTAINS]->(n:{label}) SET n = row.props" + datetimes_set(node, "row.props"))
-    merge = f"UNWIND $rows AS row MERGE (n:{label} {{{node.key}: row.{node.key}}}) "
-    if node.owned:  # the record itself: new, or completed with the parts it lacked
-        return merge + "SET n += row" + datetimes_set(node, "row")
-    # A shared node is set only when a value differs: setting takes a write lock that would
-    # make every concurrent writer touching the same endpoint or relay wait for this commit.
-    return (merge + "WITH n, row WHERE any(name IN keys(row) WHERE n[name] IS NULL OR n[name] <> row[name]) "
-            "SET n += row" + datetimes_set(node, "row"))
+        write = (REPLAN_SKIP + f"UNWIND $rows AS row MATCH (p:{parent.label} {{{parent.key}: row.parent}}) "
+                 f"CREATE (p)-[:CONTAINS]->(n:{label}) SET n = row.props")
+    else:  # the record itself: new, or completed with the parts it lacked
+        write = REPLAN_SKIP + f"UNWIND $rows AS row MERGE (n:{label} {{{node.key}: row.props.{node.key}}}) SET n += row.props"
+    links = "".join(
+        f" WITH n, row CALL (n, row) {{ UNWIND row.{rel_type} AS link "
+        f"MATCH (b:{end} {{{NODE_BY_LABEL[end].key}: link.end}}) CREATE (n)-[r:{rel_type}]->(b) SET r = link.props }}"
+        for rel_type, end in _LINKS[label])
+    return write + datetimes_set(node, "row.props") + links
 
 
 def _rel_statement(start: str, rel_type: str, end: str) -> str:
     skey, ekey = NODE_BY_LABEL[start].key, NODE_BY_LABEL[end].key
-    return (f"UNWIND $rows AS row MATCH (a:{start} {{{skey}: row.start}}) MATCH (b:{end} {{{ekey}: row.end}}) "
+    return (REPLAN_SKIP + f"UNWIND $rows AS row MATCH (a:{start} {{{skey}: row.start}}) MATCH (b:{end} {{{ekey}: row.end}}) "
             f"CREATE (a)-[r:{rel_type}]->(b) SET r = row.props")
 
 
@@ -186,10 +205,11 @@ def _rel_statement(start: str, rel_type: str, end: str) -> str:
 # follows from the root down, then the relationships, when both ends exist.
 _SHARED_ORDER = [n.label for n in NODES if not n.owned]
 _TREE_ORDER = [n.label for n in NODES if n.owned]
-_REL_ORDER = [(r.start, r.type, r.end) for r in RELS if r.end not in _PARENT or r.type != "CONTAINS"]
+_REL_ORDER = [(r.start, r.type, r.end) for r in RELS
+              if (r.type, r.end) not in _LINKS.get(r.start, ()) and not (r.type == "CONTAINS" and r.end in _PARENT)]
 _SHARED_LINKS = "|".join(sorted({r.type for r in RELS if not NODE_BY_LABEL[r.end].owned}))
 
-_READ_VERSIONS = """
+_READ_VERSIONS = REPLAN_SKIP + """
 UNWIND $ids AS id MATCH (c:CallRecord {id: id})
 RETURN c.id AS id, c.version AS version, c.lastModifiedDateTime AS modified,
        c.sessionCount IS NOT NULL AS hasSessions, c.participantCount IS NOT NULL AS hasParticipants
@@ -197,13 +217,13 @@ RETURN c.id AS id, c.version AS version, c.lastModifiedDateTime AS modified,
 # The shared nodes a record's tree links to, by label and key: after a replacement, the
 # ones only the old version used are left without relationships and are removed.
 _SHARED_LINKED = sorted({r.end for r in RELS if NODE_BY_LABEL[r.start].owned and not NODE_BY_LABEL[r.end].owned})
-_SHARED_OF = f"""
+_SHARED_OF = REPLAN_SKIP + f"""
 UNWIND $ids AS id MATCH (:CallRecord {{id: id}})-[:CONTAINS*0..2]->()-[:{_SHARED_LINKS}]->(s)
 WITH DISTINCT s
 RETURN CASE {" ".join(f"WHEN s:{label} THEN '{label}'" for label in _SHARED_LINKED)} END AS label,
        CASE {" ".join(f"WHEN s:{label} THEN s.{NODE_BY_LABEL[label].key}" for label in _SHARED_LINKED)} END AS key
 """
-_DELETE_SUBTREES = """
+_DELETE_SUBTREES = REPLAN_SKIP + """
 UNWIND $ids AS id MATCH (c:CallRecord {id: id})
 OPTIONAL MATCH (c)-[:CONTAINS*1..4]->(x)
 DETACH DELETE x
@@ -263,9 +283,10 @@ def write_batch(graph: Graph, records: list[RecordRows]) -> BatchResult:
     assert len(set(ids)) == len(ids), "a batch holds each record id once"
     shared = shared_rows(records)
     with graph.session() as session:
-        if shared:
-            session.execute_write(_merge_shared, shared)
-        return session.execute_write(_write_tx, records)
+        created = session.execute_write(_merge_shared, shared) if shared else 0
+        result = session.execute_write(_write_tx, records)
+    result.elements += created
+    return result
 
 
 def shared_rows(records: list[RecordRows]) -> dict[str, list]:
@@ -283,17 +304,19 @@ def shared_rows(records: list[RecordRows]) -> dict[str, list]:
     return {label: [rows[key] for key in sorted(rows)] for label, rows in merged.items()}
 
 
-def _merge_shared(tx: neo4j.ManagedTransaction, shared: dict[str, list]) -> None:
+def _merge_shared(tx: neo4j.ManagedTransaction, shared: dict[str, list]) -> int:
+    """Merge the batch's shared nodes; returns how many were new (an earlier batch made the rest)."""
+    created = 0
     for label in _SHARED_ORDER:
         if label in shared:
-            tx.run(_node_statement(label), rows=Rows(shared[label])).consume()
+            created += tx.run(_node_statement(label), rows=Rows(shared[label])).consume().counters.nodes_created
+    return created
 
 
 def _write_tx(tx: neo4j.ManagedTransaction, records: list[RecordRows]) -> BatchResult:
     stored = {row["id"]: row.data() for row in tx.run(_READ_VERSIONS, ids=Rows(r.id for r in records))}
     result = BatchResult()
     nodes: dict[str, dict] = {}  # owned label -> key -> props
-    shared: dict[str, set] = {}  # shared label -> keys this transaction links to
     rels: dict[tuple, list] = {}
     replaced = []
     for record in records:
@@ -302,11 +325,11 @@ def _write_tx(tx: neo4j.ManagedTransaction, records: list[RecordRows]) -> BatchR
         if outcome == REPLACED:
             replaced.append(record.id)
         for part, rows_of_part in record.parts.items():
+            if part in parts:
+                continue
             for label, rows in rows_of_part["nodes"].items():
-                if not NODE_BY_LABEL[label].owned:  # merged before this transaction
-                    # linked only if the part is written: else checked for orphans at the end
-                    seen = shared if part in parts else result.unlinked
-                    seen.setdefault(label, set()).update(rows)
+                if not NODE_BY_LABEL[label].owned:  # merged before this transaction, but not linked
+                    result.unlinked.setdefault(label, set()).update(rows)  # checked for orphans at the end
         for part in parts:
             for label, rows in record.parts.get(part, {}).get("nodes", {}).items():
                 if not NODE_BY_LABEL[label].owned:
@@ -326,23 +349,34 @@ def _write_tx(tx: neo4j.ManagedTransaction, records: list[RecordRows]) -> BatchR
         for row in tx.run(_SHARED_OF, ids=Rows(replaced)):
             result.unlinked.setdefault(row["label"], set()).add(row["key"])
         tx.run(_DELETE_SUBTREES, ids=Rows(replaced)).consume()
-    result.elements += sum(len(keys) for keys in shared.values())
     for label in _TREE_ORDER:
-        rows = list(nodes.get(label, {}).values())
-        if rows and label in _PARENT:
-            parent_of = {r["end"]: r["start"] for r in rels.get((_PARENT[label], "CONTAINS", label), [])}
-            key = NODE_BY_LABEL[label].key
-            rows = [{"parent": parent_of[row[key]], "props": row} for row in rows]
-            result.elements += len(rows)  # the CONTAINS edges made with them
+        rows = owned_rows(label, nodes.get(label, {}), rels)
         if rows:
             tx.run(_node_statement(label), rows=Rows(rows)).consume()
-            result.elements += len(rows)
+            result.elements += len(rows) + sum(len(row[t]) for row in rows for t, _ in _LINKS[label])
+            if label in _PARENT:
+                result.elements += len(rows)  # the CONTAINS edges made with them
     for rel in _REL_ORDER:
         rows = rels.get(rel)
         if rows:
             tx.run(_rel_statement(*rel), rows=Rows(rows)).consume()
             result.elements += len(rows)
     return result
+
+
+def owned_rows(label: str, props_by_key: dict, rels: dict) -> list[dict]:
+    """A batch's rows of an owned label as :func:`_node_statement` takes them: the node's
+    properties, its parent's key, and its links to shared nodes by relationship type."""
+    rows = {k: {"props": props} for k, props in props_by_key.items()}
+    if label in _PARENT:
+        for contains in rels.get((_PARENT[label], "CONTAINS", label), []):
+            rows[contains["end"]]["parent"] = contains["start"]
+    for rel_type, end in _LINKS[label]:
+        for row in rows.values():
+            row[rel_type] = []
+        for link in rels.get((label, rel_type, end), []):
+            rows[link["start"]][rel_type].append(link)
+    return list(rows.values())
 
 
 def delete_orphans(graph: Graph, unlinked: dict) -> None:

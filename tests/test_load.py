@@ -182,3 +182,18 @@ def test_concurrent_writers_give_the_graph_one_writer_gives(graph, cli_env, tmp_
     assert query(graph, "MATCH (c:CallRecord {id: $id}) RETURN c.version AS v", id=again["id"]) == [{"v": 3}]
     for output in (one_writer, four_writers):
         assert "60 loaded, 1 replaced by a newer version, 0 completed, 0 unchanged, 1 skipped as older" in output
+
+
+def test_the_element_count_of_the_progress_line_is_what_the_graph_holds(graph):
+    # 40 generated calls into an empty database, in batches of 7 over 3 writers: the count
+    # behind "N graph elements written" is every node and relationship the graph then holds
+    from loader.generate import generate
+    from loader.pipeline import load_records
+    from loader.source import Item
+
+    items = [Item(origin=f"calls.jsonl:{n}", record=r, kind="callRecord") for n, r in enumerate(generate(40, seed=3))]
+    summary = load_records(graph, items, batch_size=7, writers=3)
+    assert summary.counts["loaded"] == 40
+    (row,) = query(graph, "MATCH (n) WITH count(n) AS nodes MATCH ()-[r]->() WITH nodes, count(r) AS rels "
+                          "RETURN nodes + rels AS elements")
+    assert summary.elements == row["elements"]
