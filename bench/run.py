@@ -4,7 +4,9 @@
     .venv/bin/python bench/run.py --full     # 10,000 and 100,000 calls (the issue's targets)
 
 It runs its own Neo4j (home .neo4j-bench, Bolt 37687) through scripts/neo4j, emptied before
-each measurement, and compares in the same run on the same data:
+each measurement, plus a second one (home .neo4j-bench-small, Bolt 37688) that serves a copy of
+the smaller tenant's store while the bigger one's queries run. It compares in the same run on
+the same data:
 
 1. load throughput of `callgraph load` against the naive loader (bench/naive_loader.py) and
    against `neo4j-admin database import` of `callgraph export`;
@@ -49,8 +51,23 @@ DAY_ONE = DEFAULT_START  # the generated tenants' first day, for the windowed ru
 NO_RUST = "import sys; sys.modules['neo4j._rust'] = None; "  # the driver falls back to pure Python
 
 
-def neo4j(*args: str) -> None:
-    subprocess.run([str(REPO / "scripts" / "neo4j"), *args], env=ENV, check=True, stdout=subprocess.DEVNULL)
+def neo4j(*args: str, env: dict = ENV) -> None:
+    subprocess.run([str(REPO / "scripts" / "neo4j"), *args], env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+# The smaller tenant's store, copied after its load, runs on a second server while the bigger
+# one's queries run, so that the two sizes' latencies are measured side by side.
+SIDE_HOME, SIDE_BOLT = REPO / ".neo4j-bench-small", 37688
+SIDE_URI = f"neo4j://127.0.0.1:{SIDE_BOLT}"
+SIDE_ENV = dict(ENV, CALLGRAPH_NEO4J_HOME=str(SIDE_HOME), NEO4J_BOLT_PORT=str(SIDE_BOLT), NEO4J_HTTP_PORT="37475",
+                NEO4J_URI=SIDE_URI)
+
+
+def keep_store() -> None:
+    """Copy the (stopped) bench server's store to the side server's home."""
+    shutil.rmtree(SIDE_HOME / "data", ignore_errors=True)
+    SIDE_HOME.mkdir(exist_ok=True)
+    shutil.copytree(HOME / "data", SIDE_HOME / "data")
 
 
 SAMPLES = REPO / "samples" / "call-records.jsonl"
@@ -155,45 +172,66 @@ def admin_import(path: Path) -> dict:
     return {"export_s": export_s, "import_s": import_s, "elements": graph_size()}
 
 
-def query_latencies(warm_ups: int = 3, runs: int = 5) -> dict:
-    """Per saved query: the first run's ms, the median of ``runs`` after ``warm_ups``, the median
-    with a one-day window where the query takes ``since``/``until``, and the big-label scans that
-    PROFILE shows with the window (without one, an aggregate reads every call by design).
+def query_latencies(uris: dict, warm_ups: int = 3, runs: int = 7) -> dict:
+    """Per size (``uris``: size -> server) and saved query: the first run's ms, the median of
+    ``runs`` after ``warm_ups``, the median with a one-day window where the query takes
+    ``since``/``until``, and the big-label scans that PROFILE shows with the window (without
+    one, an aggregate reads every call by design).
 
-    Called on a server restarted after the load: right after a big load Neo4j is still
-    checkpointing it (flushing gigabytes of pages), and an aggregate's first runs over a cold
-    page cache took up to 4 times its steady time.
+    The sizes take turns run by run, so a busy moment of the machine falls on both alike: on
+    this shared machine one size's medians, measured minutes apart from the other's, moved by
+    up to 40 % from one full run to the next. Called on servers restarted after their loads:
+    right after a big load Neo4j is still checkpointing it, and an aggregate's first runs over
+    a cold page cache took up to 4 times its steady time.
     """
-    results = {}
-    with connect(URI, "neo4j", PASSWORD, "neo4j") as graph, graph.session() as s:
-        some_call = s.run("MATCH (c:CallRecord)-[:CONTAINS]->(:Session {segmentCount: 2}) "
-                          "RETURN c.id AS id ORDER BY id LIMIT 1").single()["id"]
-        some_user = s.run("MATCH (e:Endpoint {kind: 'user'}) RETURN e.userPrincipalName AS u "
-                          "ORDER BY u LIMIT 1").single()["u"]
+    graphs = {n: connect(uri, "neo4j", PASSWORD, "neo4j") for n, uri in uris.items()}
+    sessions = {n: g.session() for n, g in graphs.items()}
+    results: dict = {n: {} for n in uris}
+    try:
+        params = {n: sample_params(s) for n, s in sessions.items()}
         for q in load_all().values():
-            params = q.bind({p.name: {"callRecordId": some_call, "user": some_user}[p.name]
-                             for p in q.params if p.required})
-            started = time.perf_counter()
-            s.run(q.text, params).consume()
-            first_ms = (time.perf_counter() - started) * 1000
-            results[q.name] = {"first_ms": first_ms, "median_ms": median_ms(s, q.text, params, warm_ups - 1, runs)}
+            bound = {n: q.bind({p.name: params[n][p.name] for p in q.params if p.required}) for n in uris}
+            for n, s in sessions.items():
+                started = time.perf_counter()
+                s.run(q.text, bound[n]).consume()
+                results[n][q.name] = {"first_ms": (time.perf_counter() - started) * 1000}
+            for n, ms in medians_ms(sessions, q.text, bound, warm_ups - 1, runs).items():
+                results[n][q.name]["median_ms"] = ms
             if {"since", "until"} <= {p.name for p in q.params}:
-                params = {**params, "since": DAY_ONE, "until": DAY_ONE + timedelta(days=1)}
-                results[q.name]["window_ms"] = median_ms(s, q.text, params, warm_ups, runs)
-            profile = s.run("PROFILE " + q.text, params).consume().profile
-            results[q.name]["scans"] = sorted(set(_scans(profile)))
+                bound = {n: {**b, "since": DAY_ONE, "until": DAY_ONE + timedelta(days=1)} for n, b in bound.items()}
+                for n, ms in medians_ms(sessions, q.text, bound, warm_ups, runs).items():
+                    results[n][q.name]["window_ms"] = ms
+            for n, s in sessions.items():
+                profile = s.run("PROFILE " + q.text, bound[n]).consume().profile
+                results[n][q.name]["scans"] = sorted(set(_scans(profile)))
+    finally:
+        for n in uris:
+            sessions[n].close()
+            graphs[n].close()
     return results
 
 
-def median_ms(session, text: str, params: dict, warm_ups: int, runs: int) -> float:
+def sample_params(session) -> dict:
+    """Values for the required parameters: a call with a two-segment session, and a user."""
+    some_call = session.run("MATCH (c:CallRecord)-[:CONTAINS]->(:Session {segmentCount: 2}) "
+                            "RETURN c.id AS id ORDER BY id LIMIT 1").single()["id"]
+    some_user = session.run("MATCH (e:Endpoint {kind: 'user'}) RETURN e.userPrincipalName AS u "
+                            "ORDER BY u LIMIT 1").single()["u"]
+    return {"callRecordId": some_call, "user": some_user}
+
+
+def medians_ms(sessions: dict, text: str, params: dict, warm_ups: int, runs: int) -> dict:
+    """Median ms per session of ``runs`` runs after ``warm_ups``, the sessions taking turns."""
     for _ in range(warm_ups):
-        session.run(text, params).consume()
-    times = []
+        for n, s in sessions.items():
+            s.run(text, params[n]).consume()
+    times: dict = {n: [] for n in sessions}
     for _ in range(runs):
-        started = time.perf_counter()
-        session.run(text, params).consume()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
+        for n, s in sessions.items():
+            started = time.perf_counter()
+            s.run(text, params[n]).consume()
+            times[n].append((time.perf_counter() - started) * 1000)
+    return {n: statistics.median(t) for n, t in times.items()}
 
 
 def _scans(plan: dict) -> list[str]:
@@ -258,7 +296,7 @@ def main() -> None:
         f"callgraph {cg_s:.1f}s ({naive_s / cg_s:.1f}x), pure-Python codec {cg_py_s:.1f}s")
 
     # 1 + 2 + 4: each size into an empty database; incremental and queries on each
-    figures["loads"], figures["queries"], figures["incremental"] = {}, {}, {}
+    figures["loads"], figures["incremental"] = {}, {}
     for n in (small, big):
         fresh_database()
         empty_extra_s, _ = callgraph_load(extra)
@@ -269,10 +307,17 @@ def main() -> None:
         say(f"callgraph load {n}: {seconds:.1f}s, {n / seconds:.0f} records/s, {elements / seconds:.0f} elements/s, "
             f"peak RSS {rss:.0f} MiB")
         neo4j("stop")  # a clean checkpoint of the load, then queries on a settled server
+        if n == small:
+            keep_store()  # queried beside the big one, below
         neo4j("start")
-        figures["queries"][n] = query_latencies()
-        for name, q in figures["queries"][n].items():
-            say(f"  {name}: {q['median_ms']:.1f} ms{'  scans: ' + '; '.join(q['scans']) if q['scans'] else ''}")
+        if n == big:
+            neo4j("start", env=SIDE_ENV)
+            figures["queries"] = query_latencies({small: SIDE_URI, big: URI})
+            neo4j("stop", env=SIDE_ENV)
+            for name, q in figures["queries"][big].items():
+                q_small = figures["queries"][small][name]
+                say(f"  {name}: {q_small['median_ms']:.1f} ms at {small}, {q['median_ms']:.1f} ms at {big} "
+                    f"({q['median_ms'] / q_small['median_ms']:.1f}x){'  scans: ' + '; '.join(q['scans']) if q['scans'] else ''}")
         callgraph_load(tenant_file(1000, seed=3))  # the restart left the write path cold: warm it, untimed
         more_s, _ = callgraph_load(extra)
         figures["incremental"][n] = {"into_empty_s": empty_extra_s, "into_loaded_s": more_s}
@@ -321,11 +366,13 @@ def write_report(f: dict) -> None:
                  f"{inc['into_empty_s']:.1f}s ({inc['into_loaded_s'] / inc['into_empty_s']:.2f}x) | <= 2x |")
     lines.append(f"| Rust codec, same {naive['records']} records | {naive['callgraph_pure_python_s']:.1f}s without, "
                  f"{naive['callgraph_s']:.1f}s with ({naive['callgraph_pure_python_s'] / naive['callgraph_s']:.2f}x) | |")
-    lines += ["", "Saved queries with their default parameters on a server restarted after the load (so the load's "
-              "checkpoint is done): median ms of 5 runs after 3 warm-up runs, the first run's ms (cold page "
-              "cache) in brackets; then the median with a one-day window (`since`/`until` on the tenant's first "
-              "day of seven), and the big-label scans in PROFILE with that window. Without a window an "
-              "aggregate reads every call, in store order (a CallRecord label scan, by design).", "",
+    lines += ["", "Saved queries with their default parameters, each size on a server of its own restarted after "
+              "its load (so the load's checkpoint is done; the smaller store is a copy taken then), the two "
+              "taking turns run by run so that both see the same moments of the machine: median ms of 7 runs "
+              "after 3 warm-up runs, the first run's ms (cold page cache) in brackets; then the median with a "
+              "one-day window (`since`/`until` on the tenant's first day of seven), and the big-label scans in "
+              "PROFILE with that window. Without a window an aggregate reads every call, in store order (a "
+              "CallRecord label scan, by design).", "",
               f"| query | {small:,} | {big:,} | ratio | one-day window, {small:,} / {big:,} | scans at {big:,} (window) |",
               "|---|---|---|---|---|---|"]
     for name, q_big in f["queries"][big].items():

@@ -26,16 +26,14 @@ CALL () {
     AND c.startDateTime < coalesce($until, datetime('9999-12-31T00:00:00Z'))
   RETURN c
 }
-MATCH (c)-[:CONTAINS]->(:Session)-[:CONTAINS]->(g:Segment)-[side:CALLER|CALLEE]->(e:Endpoint)
-WHERE side.userAgentPlatform IS NOT NULL
-MATCH (g)-[:CONTAINS]->(:Media)-[:CONTAINS]->(st:Stream)
-WHERE st.poor IS NOT NULL
-  AND st.streamDirection = CASE type(side) WHEN 'CALLER' THEN 'callerToCallee' ELSE 'calleeToCaller' END
+// A segment's CALLER and CALLEE edges count the rated and poor audio streams that end sent.
+MATCH (c)-[:CONTAINS]->(:Session)-[:CONTAINS]->(:Segment)-[side:CALLER|CALLEE]->(e:Endpoint)
+WHERE side.userAgentPlatform IS NOT NULL AND side.sentRatedStreams > 0
 WITH side.userAgentPlatform AS platform, side.userAgentProductFamily AS productFamily,
-     side.userAgentHeaderValue AS userAgent, count(DISTINCT e) AS users, count(st) AS streams,
-     sum(CASE WHEN st.poor THEN 1 ELSE 0 END) AS poorStreams
+     side.userAgentHeaderValue AS userAgent, count(DISTINCT e) AS users, sum(side.sentRatedStreams) AS streams,
+     sum(side.sentPoorStreams) AS poorStreams
 WHERE streams >= $minStreams
 RETURN platform, productFamily, userAgent, users, streams, poorStreams,
        round(toFloat(poorStreams) / streams, 3) AS poorRatio
-ORDER BY poorRatio DESC, streams DESC
+ORDER BY poorRatio DESC, streams DESC, platform, productFamily, userAgent
 LIMIT $limit

@@ -26,14 +26,15 @@ CALL () {
     AND c.startDateTime < coalesce($until, datetime('9999-12-31T00:00:00Z'))
   RETURN c
 }
-MATCH (c)-[:CONTAINS]->(:Session)-[:CONTAINS]->(:Segment)-[:CONTAINS]->(m:Media)-[:CONTAINS]->(st:Stream)
-WHERE st.poor IS NOT NULL
-WITH c, st,
-     CASE st.streamDirection WHEN 'callerToCallee' THEN m.callerNetworkSubnet ELSE m.calleeNetworkSubnet END AS subnet,
-     CASE st.streamDirection WHEN 'callerToCallee' THEN m.callerNetworkConnectionType ELSE m.calleeNetworkConnectionType END AS connectionType
-WHERE subnet IS NOT NULL
-WITH subnet, connectionType, count(DISTINCT c) AS calls, count(st) AS streams,
-     sum(CASE WHEN st.poor THEN 1 ELSE 0 END) AS poorStreams
+// Each media line counts the rated and poor audio streams each side sent (see docs/graph-model.md).
+MATCH (c)-[:CONTAINS]->(:Session)-[:CONTAINS]->(:Segment)-[:CONTAINS]->(m:Media)
+UNWIND [{subnet: m.callerNetworkSubnet, connectionType: m.callerNetworkConnectionType,
+         rated: m.callerRatedStreams, poor: m.callerPoorStreams},
+        {subnet: m.calleeNetworkSubnet, connectionType: m.calleeNetworkConnectionType,
+         rated: m.calleeRatedStreams, poor: m.calleePoorStreams}] AS sent
+WITH c, sent WHERE sent.subnet IS NOT NULL AND sent.rated > 0
+WITH sent.subnet AS subnet, sent.connectionType AS connectionType, count(DISTINCT c) AS calls,
+     sum(sent.rated) AS streams, sum(sent.poor) AS poorStreams
 WHERE streams >= $minStreams
 RETURN subnet, connectionType, calls, streams, poorStreams,
        round(toFloat(poorStreams) / streams, 3) AS poorRatio

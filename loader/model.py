@@ -324,7 +324,8 @@ SESSION_NODE = NodeType(
         ("callRecordId", "the owning record"),
         ("ordinal", "position in the record, from 0"),
         ("segmentCount", "number of segments"),
-        ("ratedStreams", "audio streams of the session with a `poor` verdict (see the Stream node)"),
+        ("ratedStreams", "audio streams of the session with a `poor` verdict (see the Stream node) and a "
+                         "known direction, summed from its Media"),
         ("poorStreams", "those of them that are poor; 0 when none is"),
     ),
 )
@@ -355,6 +356,10 @@ MEDIA_NODE = NodeType(
         ("ordinal", "position in the segment, from 0"),
         ("callerNetworkTraceRouteHopCount, ...HopIpAddress, ...HopRoundTripTimeMs",
          "callerNetwork.traceRouteHops as parallel lists (same for calleeNetwork)"),
+        ("callerRatedStreams", "audio streams the caller side sent (`callerToCallee`) with a `poor` verdict"),
+        ("callerPoorStreams", "those of them that are poor"),
+        ("calleeRatedStreams", "the same for the callee side (`calleeToCaller`)"),
+        ("calleePoorStreams", "those of them that are poor"),
     ),
 )
 STREAM_NODE = NodeType(
@@ -440,6 +445,13 @@ APPEARANCE_DERIVED = (
     ("endpointType", "participantEndpoint or serviceEndpoint"),
 )
 
+# A segment's end sent audio: its counts, so that per-client queries need not visit every stream.
+SEGMENT_END_DERIVED = APPEARANCE_DERIVED + (
+    ("sentRatedStreams", "audio streams this end sent in the segment with a `poor` verdict (the Media "
+                         "counts of its side, summed)"),
+    ("sentPoorStreams", "those of them that are poor"),
+)
+
 PART_OF_DERIVED = (
     ("matchedBy", "`id`: the row's id, callId or correlationId is the record's id; `userTimeWindow`: the "
                   "row's user took part in exactly one record whose time span holds the row's start "
@@ -460,9 +472,9 @@ RELS = (
     RelType("CALLEE", "Session", "Endpoint", "who answered the session; carries this appearance's details",
             ENDPOINT_APPEARANCE, APPEARANCE_GROUPS, APPEARANCE_DERIVED),
     RelType("CALLER", "Segment", "Endpoint", "the caller end of this media link",
-            ENDPOINT_APPEARANCE, APPEARANCE_GROUPS, APPEARANCE_DERIVED),
+            ENDPOINT_APPEARANCE, APPEARANCE_GROUPS, SEGMENT_END_DERIVED),
     RelType("CALLEE", "Segment", "Endpoint", "the callee end of this media link",
-            ENDPOINT_APPEARANCE, APPEARANCE_GROUPS, APPEARANCE_DERIVED),
+            ENDPOINT_APPEARANCE, APPEARANCE_GROUPS, SEGMENT_END_DERIVED),
     RelType("ORGANIZED_BY", "CallRecord", "Endpoint", "organizer_v2 (or the deprecated organizer)",
             derived=(("participantId", "organizer_v2.id"), ("administrativeUnitIds", "list"),
                      ("identity", "the identity as Graph sent it, as JSON"))),
@@ -531,9 +543,16 @@ def markdown() -> str:
     for rel in RELS:
         if (rel.props or rel.groups or rel.derived) and (rel.type, rel.end) not in seen:
             seen.add((rel.type, rel.end))
-            starts = sorted({r.start for r in RELS if r.type == rel.type and r.end == rel.end})
+            same = [r for r in RELS if r.type == rel.type and r.end == rel.end]
+            starts = sorted({r.start for r in same})
+            derived: dict = {}  # name -> (meaning, starts that have it), in model order
+            for r in same:
+                for name, meaning in r.derived:
+                    derived.setdefault(name, (meaning, []))[1].append(r.start)
+            derived_rows = tuple((name, meaning if len(has) == len(same) else f"{meaning} ({', '.join(has)} only)")
+                                 for name, (meaning, has) in derived.items())
             out += [f"### [:{rel.type}] properties (from {', '.join(starts)})", ""]
-            out += _prop_table(rel.props, rel.groups, rel.derived)
+            out += _prop_table(rel.props, rel.groups, derived_rows)
     out += ["## Poor streams", "",
             "An audio stream gets `poor: true` when any of these averages is above its threshold"
             " (the Call Quality Dashboard rule), `poor: false` when at least one is measured and none is"

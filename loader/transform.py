@@ -417,7 +417,9 @@ def _parties(record: dict, rid: str, rows: RecordRows, tenants: Counter) -> None
                 tenants[node["tenantId"]] += 1
 
 
-def _ends(obj: dict, path: str, owner: str, owner_key: str, rows: RecordRows, tenants: Counter) -> None:
+def _ends(obj: dict, path: str, owner: str, owner_key: str, rows: RecordRows, tenants: Counter) -> dict:
+    """Write the caller and callee endpoints and their edges; returns the edges' props by side."""
+    edges = {}
     for side, rel_type in (("caller", "CALLER"), ("callee", "CALLEE")):
         endpoint = obj.get(side)
         if endpoint is None:
@@ -425,8 +427,10 @@ def _ends(obj: dict, path: str, owner: str, owner_key: str, rows: RecordRows, te
         key, node, edge = endpoint_rows(endpoint, f"{path}.{side}", f"anonymous:{owner_key}:{side}")
         rows.node("Endpoint", key, node, merge=True, part="sessions")
         rows.rel(owner, rel_type, "Endpoint", owner_key, key, edge, part="sessions")
+        edges[side] = edge
         if node.get("tenantId") and node.get("kind") == "user":
             tenants[node["tenantId"]] += 1
+    return edges
 
 
 def _session(session: object, path: str, key: str, ordinal: int, rid: str, rows: RecordRows, tenants) -> None:
@@ -452,18 +456,23 @@ def _segment(segment: object, path: str, key: str, ordinal: int, rid: str, sessi
     props.update(key=key, callRecordId=rid, ordinal=ordinal)
     rows.node("Segment", key, props, part="sessions")
     rows.rel("Session", "CONTAINS", "Segment", session_key, key, part="sessions")
-    _ends(segment, path, "Segment", key, rows, tenants)
-    rated = poor = 0
+    edges = _ends(segment, path, "Segment", key, rows, tenants)
+    sent = {"caller": [0, 0], "callee": [0, 0]}  # side -> [rated, poor] audio streams it sent
     for k, media in enumerate(_list(segment, "media", path)):
-        counts = _media(media, f"{path}.media[{k}]", f"{key}:{k}", k, rid, key, rows)
-        rated, poor = rated + counts[0], poor + counts[1]
-    return rated, poor
+        media_props = _media(media, f"{path}.media[{k}]", f"{key}:{k}", k, rid, key, rows)
+        for side, counts in sent.items():
+            counts[0] += media_props[f"{side}RatedStreams"]
+            counts[1] += media_props[f"{side}PoorStreams"]
+    for side, edge in edges.items():
+        edge["sentRatedStreams"], edge["sentPoorStreams"] = sent[side]
+    return sent["caller"][0] + sent["callee"][0], sent["caller"][1] + sent["callee"][1]
 
 
 def _media(media: object, path: str, key: str, ordinal: int, rid: str, segment_key: str,
-           rows: RecordRows) -> tuple[int, int]:
-    """Write one media line's rows; returns its (rated, poor) audio stream counts, which its
-    relay edges carry too, so that relay and session queries need not visit every stream."""
+           rows: RecordRows) -> dict:
+    """Write one media line's rows; returns its props, which count the rated and poor audio
+    streams each side sent. Its relay edges, segment and session carry the counts too, so that
+    the saved queries need not visit every stream."""
     props = convert(media, MEDIA, MEDIA_NODE.groups, path, {}, handled=("streams",))
     for side in ("callerNetwork", "calleeNetwork"):
         _trace_route(media.get(side), f"{path}.{side}", side, props)
@@ -471,7 +480,7 @@ def _media(media: object, path: str, key: str, ordinal: int, rid: str, segment_k
     rows.node("Media", key, props, part="sessions")
     rows.rel("Segment", "CONTAINS", "Media", segment_key, key, part="sessions")
     label = props.get("label") or ""
-    rated = poor = 0
+    sent = {"callerToCallee": [0, 0], "calleeToCaller": [0, 0]}  # direction -> [rated, poor]
     for s, stream in enumerate(_list(media, "streams", path)):
         stream_path = f"{path}.streams[{s}]"
         sprops = convert(stream, MEDIA_STREAM, (), stream_path, {})
@@ -481,9 +490,16 @@ def _media(media: object, path: str, key: str, ordinal: int, rid: str, segment_k
             verdict = poor_verdict(sprops)
             if verdict is not None:
                 sprops["poor"] = verdict
-                rated, poor = rated + 1, poor + int(verdict)
+                counts = sent.get(sprops.get("streamDirection"))
+                if counts is not None:  # a stream of no known direction is nobody's to count
+                    counts[0] += 1
+                    counts[1] += int(verdict)
         rows.node("Stream", sprops["key"], sprops, part="sessions")
         rows.rel("Media", "CONTAINS", "Stream", key, sprops["key"], part="sessions")
+    props.update(callerRatedStreams=sent["callerToCallee"][0], callerPoorStreams=sent["callerToCallee"][1],
+                 calleeRatedStreams=sent["calleeToCaller"][0], calleePoorStreams=sent["calleeToCaller"][1])
+    rated = props["callerRatedStreams"] + props["calleeRatedStreams"]
+    poor = props["callerPoorStreams"] + props["calleePoorStreams"]
     counted = set()  # relays whose edge carries this line's counts: both sides through one relay count once
     for side in ("caller", "callee"):
         relay = props.get(f"{side}NetworkRelayIPAddress")
@@ -498,4 +514,4 @@ def _media(media: object, path: str, key: str, ordinal: int, rid: str, segment_k
             if props.get(f"{side}NetworkRelayPort") is not None:
                 edge["relayPort"] = props[f"{side}NetworkRelayPort"]
             rows.rel("Segment", "USED_RELAY", "Relay", segment_key, relay, edge, part="sessions")
-    return rated, poor
+    return props

@@ -223,10 +223,18 @@ def test_user_calls_and_who_calls_whom(loaded, records):
 
 
 def test_client_versions_and_relay_timeline_add_up(loaded, records):
+    # each client's audio: the streams every segment end with that user agent sent
+    sent = defaultdict(list)
+    for r, s, g in segments(records):
+        for side, direction in (("caller", "callerToCallee"), ("callee", "calleeToCaller")):
+            ua = g[side].get("userAgent") or {}
+            if ua.get("platform"):
+                sent[(ua["platform"], ua["productFamily"], ua["headerValue"])] += [
+                    is_poor(st) for m in g["media"] for st in m["streams"] if st["streamDirection"] == direction]
     rows = saved(loaded, "client-versions", minStreams=1)
-    headers = {tenant_client[1] for tenant_client in tenant.CLIENTS}
-    assert {row["userAgent"] for row in rows} == headers
-    assert all(0 <= row["poorRatio"] <= 1 for row in rows)
+    assert {row["userAgent"] for row in rows} == {tenant_client[1] for tenant_client in tenant.CLIENTS}
+    assert {(row["platform"], row["productFamily"], row["userAgent"]): (row["streams"], row["poorStreams"])
+            for row in rows} == {client: (len(poor), sum(poor)) for client, poor in sent.items() if poor}
 
     timeline = saved(loaded, "relay-timeline", relayIp=tenant.BAD_RELAY)
     (relay,) = [row for row in saved(loaded, "shared-relays") if row["relayIp"] == tenant.BAD_RELAY]

@@ -64,11 +64,19 @@ def test_an_endpoint_is_keyed_by_identity_and_its_appearance_stays_on_the_edge()
                     "displayName": "Owen Franklin", "tenantId": "dc368399-474c-4d40-900c-6265431fd81f"}
 
 
-def test_sessions_and_relay_edges_carry_their_rated_and_poor_stream_counts():
+def test_sessions_media_segment_ends_and_relay_edges_carry_their_rated_and_poor_stream_counts():
     """The legacy example: one audio line through two relays, one stream poor, one not."""
     rows = transform_record(LEGACY)
     session = rows.nodes("Session")["e523d2ed-2966-4b6b-925b-754a88034cc5:0"]
     assert (session["ratedStreams"], session["poorStreams"]) == (2, 1)
+    # the caller sent the good stream, the callee the poor one: per side on the media line,
+    # and on the segment's CALLER and CALLEE edges
+    (media,) = rows.nodes("Media").values()
+    assert {name: value for name, value in media.items() if name.endswith("Streams")} == {
+        "callerRatedStreams": 1, "callerPoorStreams": 0, "calleeRatedStreams": 1, "calleePoorStreams": 1}
+    ends = {t: e["props"] for t in ("CALLER", "CALLEE") for e in rows.rels("Segment", t, "Endpoint")}
+    assert {t: (p["sentRatedStreams"], p["sentPoorStreams"]) for t, p in ends.items()} == {
+        "CALLER": (1, 0), "CALLEE": (1, 1)}
     edges = {e["end"]: e["props"] for e in rows.rels("Segment", "USED_RELAY", "Relay")}
     assert {ip: (p["side"], p["ratedStreams"], p["poorStreams"]) for ip, p in edges.items()} == {
         "52.114.188.32": ("caller", 2, 1), "52.114.188.102": ("callee", 2, 1)}
