@@ -45,7 +45,7 @@ URI = f"neo4j://127.0.0.1:{BOLT}"
 ENV = dict(os.environ, CALLGRAPH_NEO4J_HOME=str(HOME), NEO4J_BOLT_PORT=str(BOLT), NEO4J_HTTP_PORT="37474",
            NEO4J_PASSWORD=PASSWORD, CALLGRAPH_NEO4J_MODE="maven", NEO4J_URI=URI, NEO4J_USERNAME="neo4j",
            NEO4J_DATABASE="neo4j", NEO4J_HEAP=os.environ.get("NEO4J_HEAP", "2g"),
-           NEO4J_PAGECACHE=os.environ.get("NEO4J_PAGECACHE", "2g"))
+           NEO4J_PAGECACHE=os.environ.get("NEO4J_PAGECACHE", "4g"))  # the 100,000-record store is 2 GB
 BIG_LABELS = ("CallRecord", "Session", "Segment", "Media", "Stream")
 DAY_ONE = DEFAULT_START  # the generated tenants' first day, for the windowed runs
 NO_RUST = "import sys; sys.modules['neo4j._rust'] = None; "  # the driver falls back to pure Python
@@ -172,37 +172,51 @@ def admin_import(path: Path) -> dict:
     return {"export_s": export_s, "import_s": import_s, "elements": graph_size()}
 
 
-def query_latencies(uris: dict, warm_ups: int = 3, runs: int = 7) -> dict:
+def query_latencies(uris: dict, warm_ups: int = 2, runs: int = 7) -> dict:
     """Per size (``uris``: size -> server) and saved query: the first run's ms, the median of
     ``runs`` after ``warm_ups``, the median with a one-day window where the query takes
     ``since``/``until``, and the big-label scans that PROFILE shows with the window (without
     one, an aggregate reads every call by design).
 
-    The sizes take turns run by run, so a busy moment of the machine falls on both alike: on
-    this shared machine one size's medians, measured minutes apart from the other's, moved by
-    up to 40 % from one full run to the next. Called on servers restarted after their loads:
-    right after a big load Neo4j is still checkpointing it, and an aggregate's first runs over
-    a cold page cache took up to 4 times its steady time.
+    Three passes over the saved queries: the first runs (cold page cache), a pass that runs
+    each query twice with and without the window (Neo4j's JIT compiler warms to the operators
+    every query uses, as on a server in use: a query measured early in a freshly started server
+    took up to 3 times its later time), then the measurements. The sizes take turns run by run,
+    so a busy moment of the machine falls on both alike: on this shared machine one size's
+    medians, measured minutes apart from the other's, moved by up to 40 % between full runs.
+    Called on servers restarted after their loads: right after a big load Neo4j is still
+    checkpointing it, and an aggregate's first runs over a cold page cache took up to 4 times
+    its steady time.
     """
     graphs = {n: connect(uri, "neo4j", PASSWORD, "neo4j") for n, uri in uris.items()}
     sessions = {n: g.session() for n, g in graphs.items()}
     results: dict = {n: {} for n in uris}
     try:
+        queries = list(load_all().values())
         params = {n: sample_params(s) for n, s in sessions.items()}
-        for q in load_all().values():
-            bound = {n: q.bind({p.name: params[n][p.name] for p in q.params if p.required}) for n in uris}
+        plain, window = {}, {}  # query name -> size -> parameters
+        for q in queries:
+            plain[q.name] = {n: q.bind({p.name: params[n][p.name] for p in q.params if p.required}) for n in uris}
+            if {"since", "until"} <= {p.name for p in q.params}:
+                window[q.name] = {n: {**b, "since": DAY_ONE, "until": DAY_ONE + timedelta(days=1)}
+                                  for n, b in plain[q.name].items()}
+        for q in queries:
             for n, s in sessions.items():
                 started = time.perf_counter()
-                s.run(q.text, bound[n]).consume()
+                s.run(q.text, plain[q.name][n]).consume()
                 results[n][q.name] = {"first_ms": (time.perf_counter() - started) * 1000}
-            for n, ms in medians_ms(sessions, q.text, bound, warm_ups - 1, runs).items():
+        for q in queries:
+            for bound in (plain[q.name], window.get(q.name)):
+                if bound:
+                    medians_ms(sessions, q.text, bound, warm_ups=2, runs=0)
+        for q in queries:
+            for n, ms in medians_ms(sessions, q.text, plain[q.name], warm_ups, runs).items():
                 results[n][q.name]["median_ms"] = ms
-            if {"since", "until"} <= {p.name for p in q.params}:
-                bound = {n: {**b, "since": DAY_ONE, "until": DAY_ONE + timedelta(days=1)} for n, b in bound.items()}
-                for n, ms in medians_ms(sessions, q.text, bound, warm_ups, runs).items():
+            if q.name in window:
+                for n, ms in medians_ms(sessions, q.text, window[q.name], warm_ups, runs).items():
                     results[n][q.name]["window_ms"] = ms
             for n, s in sessions.items():
-                profile = s.run("PROFILE " + q.text, bound[n]).consume().profile
+                profile = s.run("PROFILE " + q.text, window.get(q.name, plain[q.name])[n]).consume().profile
                 results[n][q.name]["scans"] = sorted(set(_scans(profile)))
     finally:
         for n in uris:
@@ -231,7 +245,7 @@ def medians_ms(sessions: dict, text: str, params: dict, warm_ups: int, runs: int
             started = time.perf_counter()
             s.run(text, params[n]).consume()
             times[n].append((time.perf_counter() - started) * 1000)
-    return {n: statistics.median(t) for n, t in times.items()}
+    return {n: statistics.median(t) for n, t in times.items() if t}
 
 
 def _scans(plan: dict) -> list[str]:
@@ -369,7 +383,8 @@ def write_report(f: dict) -> None:
     lines += ["", "Saved queries with their default parameters, each size on a server of its own restarted after "
               "its load (so the load's checkpoint is done; the smaller store is a copy taken then), the two "
               "taking turns run by run so that both see the same moments of the machine: median ms of 7 runs "
-              "after 3 warm-up runs, the first run's ms (cold page cache) in brackets; then the median with a "
+              "after a pass that runs every query twice (the JIT compiler's warm-up) and 2 warm-up runs, the "
+              "first run's ms (cold page cache) in brackets; then the median with a "
               "one-day window (`since`/`until` on the tenant's first day of seven), and the big-label scans in "
               "PROFILE with that window. Without a window an aggregate reads every call, in store order (a "
               "CallRecord label scan, by design).", "",
