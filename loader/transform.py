@@ -306,6 +306,10 @@ def participant_rows(participant: object, path: str, anonymous_key: str, legacy:
 
 # --- streams ---------------------------------------------------------------------------------
 
+# Which side of a media line sent a stream, by its streamDirection.
+SENDER = {"callerToCallee": "caller", "calleeToCaller": "callee"}
+
+
 def poor_verdict(stream: dict) -> bool | None:
     """The Call Quality Dashboard rule; None when no metric of the rule was measured."""
     measured = [(stream.get(name), limit) for name, limit in POOR_AUDIO_THRESHOLDS if stream.get(name) is not None]
@@ -457,22 +461,19 @@ def _segment(segment: object, path: str, key: str, ordinal: int, rid: str, sessi
     rows.node("Segment", key, props, part="sessions")
     rows.rel("Session", "CONTAINS", "Segment", session_key, key, part="sessions")
     edges = _ends(segment, path, "Segment", key, rows, tenants)
-    sent = {"caller": [0, 0], "callee": [0, 0]}  # side -> [rated, poor] audio streams it sent
+    sent = Counter()  # "callerRatedStreams", ... summed over the segment's media lines
     for k, media in enumerate(_list(segment, "media", path)):
-        media_props = _media(media, f"{path}.media[{k}]", f"{key}:{k}", k, rid, key, rows)
-        for side, counts in sent.items():
-            counts[0] += media_props[f"{side}RatedStreams"]
-            counts[1] += media_props[f"{side}PoorStreams"]
+        sent.update(_media(media, f"{path}.media[{k}]", f"{key}:{k}", k, rid, key, rows))
     for side, edge in edges.items():
-        edge["sentRatedStreams"], edge["sentPoorStreams"] = sent[side]
-    return sent["caller"][0] + sent["callee"][0], sent["caller"][1] + sent["callee"][1]
+        edge["sentRatedStreams"], edge["sentPoorStreams"] = sent[f"{side}RatedStreams"], sent[f"{side}PoorStreams"]
+    return sent["callerRatedStreams"] + sent["calleeRatedStreams"], sent["callerPoorStreams"] + sent["calleePoorStreams"]
 
 
 def _media(media: object, path: str, key: str, ordinal: int, rid: str, segment_key: str,
            rows: RecordRows) -> dict:
-    """Write one media line's rows; returns its props, which count the rated and poor audio
-    streams each side sent. Its relay edges, segment and session carry the counts too, so that
-    the saved queries need not visit every stream."""
+    """Write one media line's rows; returns the rated and poor audio streams each side sent
+    (``callerRatedStreams``, ...), which the media line carries, and its relay edges, segment
+    and session too, so that the saved queries need not visit every stream."""
     props = convert(media, MEDIA, MEDIA_NODE.groups, path, {}, handled=("streams",))
     for side in ("callerNetwork", "calleeNetwork"):
         _trace_route(media.get(side), f"{path}.{side}", side, props)
@@ -480,7 +481,7 @@ def _media(media: object, path: str, key: str, ordinal: int, rid: str, segment_k
     rows.node("Media", key, props, part="sessions")
     rows.rel("Segment", "CONTAINS", "Media", segment_key, key, part="sessions")
     label = props.get("label") or ""
-    sent = {"callerToCallee": [0, 0], "calleeToCaller": [0, 0]}  # direction -> [rated, poor]
+    sent = dict.fromkeys(("callerRatedStreams", "callerPoorStreams", "calleeRatedStreams", "calleePoorStreams"), 0)
     for s, stream in enumerate(_list(media, "streams", path)):
         stream_path = f"{path}.streams[{s}]"
         sprops = convert(stream, MEDIA_STREAM, (), stream_path, {})
@@ -490,16 +491,15 @@ def _media(media: object, path: str, key: str, ordinal: int, rid: str, segment_k
             verdict = poor_verdict(sprops)
             if verdict is not None:
                 sprops["poor"] = verdict
-                counts = sent.get(sprops.get("streamDirection"))
-                if counts is not None:  # a stream of no known direction is nobody's to count
-                    counts[0] += 1
-                    counts[1] += int(verdict)
+                sender = SENDER.get(sprops.get("streamDirection"))
+                if sender:  # a stream of no known direction is nobody's to count
+                    sent[f"{sender}RatedStreams"] += 1
+                    sent[f"{sender}PoorStreams"] += int(verdict)
         rows.node("Stream", sprops["key"], sprops, part="sessions")
         rows.rel("Media", "CONTAINS", "Stream", key, sprops["key"], part="sessions")
-    props.update(callerRatedStreams=sent["callerToCallee"][0], callerPoorStreams=sent["callerToCallee"][1],
-                 calleeRatedStreams=sent["calleeToCaller"][0], calleePoorStreams=sent["calleeToCaller"][1])
-    rated = props["callerRatedStreams"] + props["calleeRatedStreams"]
-    poor = props["callerPoorStreams"] + props["calleePoorStreams"]
+    props.update(sent)
+    rated = sent["callerRatedStreams"] + sent["calleeRatedStreams"]
+    poor = sent["callerPoorStreams"] + sent["calleePoorStreams"]
     counted = set()  # relays whose edge carries this line's counts: both sides through one relay count once
     for side in ("caller", "callee"):
         relay = props.get(f"{side}NetworkRelayIPAddress")
@@ -514,4 +514,4 @@ def _media(media: object, path: str, key: str, ordinal: int, rid: str, segment_k
             if props.get(f"{side}NetworkRelayPort") is not None:
                 edge["relayPort"] = props[f"{side}NetworkRelayPort"]
             rows.rel("Segment", "USED_RELAY", "Relay", segment_key, relay, edge, part="sessions")
-    return props
+    return sent
