@@ -208,7 +208,7 @@ def query_latencies(uris: dict, warm_ups: int = 2, runs: int = 7) -> dict:
         for q in queries:
             for bound in (plain[q.name], window.get(q.name)):
                 if bound:
-                    medians_ms(sessions, q.text, bound, warm_ups=2, runs=0)
+                    run_in_turn(sessions, q.text, bound, times=2)
         for q in queries:
             for n, ms in medians_ms(sessions, q.text, plain[q.name], warm_ups, runs).items():
                 results[n][q.name]["median_ms"] = ms
@@ -234,18 +234,23 @@ def sample_params(session) -> dict:
     return {"callRecordId": some_call, "user": some_user}
 
 
-def medians_ms(sessions: dict, text: str, params: dict, warm_ups: int, runs: int) -> dict:
-    """Median ms per session of ``runs`` runs after ``warm_ups``, the sessions taking turns."""
-    for _ in range(warm_ups):
+def run_in_turn(sessions: dict, text: str, params: dict, times: int) -> None:
+    """Run a query ``times`` times on each session, the sessions taking turns (warm-up runs)."""
+    for _ in range(times):
         for n, s in sessions.items():
             s.run(text, params[n]).consume()
+
+
+def medians_ms(sessions: dict, text: str, params: dict, warm_ups: int, runs: int) -> dict:
+    """Median ms per session of ``runs`` runs after ``warm_ups``, the sessions taking turns."""
+    run_in_turn(sessions, text, params, warm_ups)
     times: dict = {n: [] for n in sessions}
     for _ in range(runs):
         for n, s in sessions.items():
             started = time.perf_counter()
             s.run(text, params[n]).consume()
             times[n].append((time.perf_counter() - started) * 1000)
-    return {n: statistics.median(t) for n, t in times.items() if t}
+    return {n: statistics.median(t) for n, t in times.items()}
 
 
 def _scans(plan: dict) -> list[str]:
