@@ -354,8 +354,10 @@ MEDIA_NODE = NodeType(
         ("key", "`<segment key>:<media ordinal>`"),
         ("callRecordId", "the owning record"),
         ("ordinal", "position in the segment, from 0"),
-        ("callerNetworkTraceRouteHopCount, ...HopIpAddress, ...HopRoundTripTimeMs",
-         "callerNetwork.traceRouteHops as parallel lists (same for calleeNetwork)"),
+        ("callerNetworkTraceRouteHopCount, callerNetworkTraceRouteHopIpAddress, "
+         "callerNetworkTraceRouteHopRoundTripTimeMs", "callerNetwork.traceRouteHops as parallel lists"),
+        ("calleeNetworkTraceRouteHopCount, calleeNetworkTraceRouteHopIpAddress, "
+         "calleeNetworkTraceRouteHopRoundTripTimeMs", "the same for calleeNetwork"),
         ("callerRatedStreams", "audio streams the caller side sent (`callerToCallee`) with a `poor` verdict"),
         ("callerPoorStreams", "those of them that are poor"),
         ("calleeRatedStreams", "the same for the callee side (`calleeToCaller`)"),
@@ -510,6 +512,21 @@ POOR_AUDIO_THRESHOLDS = (
 
 def group_names(group: Group) -> list[str]:
     return [flat_name(group.prefix, p.name) for p in group.props]
+
+
+def stored_names(entity: NodeType | RelType) -> list[str]:
+    """Every property name the model gives a label or relationship type, in model order:
+    documented members, flattened groups, then what callgraph derives (a derived entry may
+    name several, comma-separated). Members Graph adds later are kept too, under their own
+    names, but are not listed here."""
+    names = [p.name for p in entity.props] + [n for g in entity.groups for n in group_names(g)]
+    return names + [n.strip() for name, _ in entity.derived for n in name.split(",")]
+
+
+def datetime_names(entity: NodeType | RelType) -> list[str]:
+    """The properties stored as Neo4j datetimes (the transform hands them over as ISO strings)."""
+    return [p.name for p in entity.props if p.kind == "datetime"] + [
+        flat_name(g.prefix, p.name) for g in entity.groups for p in g.props if p.kind == "datetime"]
 
 
 def markdown() -> str:

@@ -16,6 +16,7 @@ when the load ends.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -23,7 +24,7 @@ import neo4j
 from neo4j import GraphDatabase
 from neo4j.exceptions import AuthError, ClientError, ConfigurationError, ServiceUnavailable
 
-from .model import NODE_BY_LABEL, NODES, RELS, flat_name
+from .model import NODE_BY_LABEL, NODES, RELS, datetime_names, stored_names
 from .transform import RecordRows
 from .values import Timestamp
 
@@ -155,25 +156,39 @@ _PARENT = {r.end: r.start for r in RELS if r.type == "CONTAINS"}
 # Every owned node is written together with its edges to shared nodes (the record's
 # ORGANIZED_BY and PARTICIPANT, a session's or segment's CALLER, CALLEE and USED_RELAY): the
 # node is at hand, so an edge costs one lookup (its endpoint or relay) instead of two.
-_LINKS = {n.label: [(r.type, r.end) for r in RELS if r.start == n.label and not NODE_BY_LABEL[r.end].owned]
+_LINKS = {n.label: [r for r in RELS if r.start == n.label and not NODE_BY_LABEL[r.end].owned]
           for n in NODES if n.owned}
-
-
-def datetime_props(node) -> list[str]:
-    """The properties of a label that the transform hands over as Timestamps (ISO strings)."""
-    names = [p.name for p in node.props if p.kind == "datetime"]
-    return names + [flat_name(g.prefix, p.name) for g in node.groups for p in g.props if p.kind == "datetime"]
+_KNOWN = {n.label: frozenset(stored_names(n)) for n in NODES} | {(r.start, r.type): frozenset(stored_names(r)) for r in RELS}
 
 
 def datetimes_set(node, row: str) -> str:
     """Cypher that turns the label's timestamp strings into datetimes, on the server."""
-    names = datetime_props(node)
+    names = datetime_names(node)
     return (" SET " + ", ".join(f"n.{name} = datetime({row}.{name})" for name in names)) if names else ""
 
 
-def _node_statement(label: str) -> str:
-    """One UNWIND statement per label. An owned label's rows are ``{props, parent, <TYPE>: links}``,
-    a shared label's rows are its properties."""
+def _values(entity, var: str) -> list[tuple[str, str]]:
+    """(name, Cypher value) for every property the model names for ``entity``, read from the
+    map ``var``: absent ones are null; timestamps become datetimes.
+
+    Spelled out rather than ``SET n = map``: a map of unknown keys might set any property,
+    so Neo4j plans an Eager (every row of the batch held in memory) after each such SET, and
+    resolves every key's name for every row; here both happen once, when the plan is made.
+    """
+    datetimes = set(datetime_names(entity))
+    return [(name, f"datetime({var}.{name})" if name in datetimes else f"{var}.{name}") for name in stored_names(entity)]
+
+
+def _literal(entity, var: str) -> str:
+    """A Cypher map of :func:`_values`, for CREATE (which leaves null properties unset)."""
+    return "{" + ", ".join(f"{name}: {value}" for name, value in _values(entity, var)) + "}"
+
+
+@functools.cache
+def _node_statement(label: str, extras: bool = False) -> str:
+    """One UNWIND statement per label. An owned label's rows are ``{props, parent, <TYPE>: links}``
+    (and ``extra``: members the model does not know, when ``extras``); a shared label's rows
+    are its properties."""
     node = NODE_BY_LABEL[label]
     if not node.owned:
         # A shared node is set only when a value differs: setting takes a write lock that would
@@ -185,14 +200,19 @@ def _node_statement(label: str) -> str:
         # owned rows are new by construction: their old subtree was deleted first
         parent = NODE_BY_LABEL[_PARENT[label]]
         write = (REPLAN_SKIP + f"UNWIND $rows AS row MATCH (p:{parent.label} {{{parent.key}: row.parent}}) "
-                 f"CREATE (p)-[:CONTAINS]->(n:{label}) SET n = row.props")
-    else:  # the record itself: new, or completed with the parts it lacked
-        write = REPLAN_SKIP + f"UNWIND $rows AS row MERGE (n:{label} {{{node.key}: row.props.{node.key}}}) SET n += row.props"
+                 f"CREATE (p)-[:CONTAINS]->(n:{label} {_literal(node, 'row.props')})"
+                 + (" SET n += coalesce(row.extra, {})" if extras else ""))
+    else:  # the record itself: new, or completed with the parts it lacked (keeping what the row lacks)
+        write = (REPLAN_SKIP + f"UNWIND $rows AS row MERGE (n:{label} {{{node.key}: row.props.{node.key}}}) SET "
+                 + ", ".join(f"n.{name} = coalesce({value}, n.{name})"
+                             for name, value in _values(node, "row.props") if name != node.key)
+                 + (" SET n += coalesce(row.extra, {})" if extras else ""))
     links = "".join(
-        f" WITH n, row CALL (n, row) {{ UNWIND row.{rel_type} AS link "
-        f"MATCH (b:{end} {{{NODE_BY_LABEL[end].key}: link.end}}) CREATE (n)-[r:{rel_type}]->(b) SET r = link.props }}"
-        for rel_type, end in _LINKS[label])
-    return write + datetimes_set(node, "row.props") + links
+        f" WITH n, row CALL (n, row) {{ UNWIND row.{rel.type} AS link "
+        f"MATCH (b:{rel.end} {{{NODE_BY_LABEL[rel.end].key}: link.end}}) "
+        f"CREATE (n)-[r:{rel.type} {_literal(rel, 'link.props')}]->(b)" + (" SET r += coalesce(link.extra, {})" if extras else "") + " }"
+        for rel in _LINKS[label])
+    return write + links
 
 
 def _rel_statement(start: str, rel_type: str, end: str) -> str:
@@ -206,7 +226,7 @@ def _rel_statement(start: str, rel_type: str, end: str) -> str:
 _SHARED_ORDER = [n.label for n in NODES if not n.owned]
 _TREE_ORDER = [n.label for n in NODES if n.owned]
 _REL_ORDER = [(r.start, r.type, r.end) for r in RELS
-              if (r.type, r.end) not in _LINKS.get(r.start, ()) and not (r.type == "CONTAINS" and r.end in _PARENT)]
+              if r not in _LINKS.get(r.start, ()) and not (r.type == "CONTAINS" and r.end in _PARENT)]
 _SHARED_LINKS = "|".join(sorted({r.type for r in RELS if not NODE_BY_LABEL[r.end].owned}))
 
 _READ_VERSIONS = REPLAN_SKIP + """
@@ -350,10 +370,10 @@ def _write_tx(tx: neo4j.ManagedTransaction, records: list[RecordRows]) -> BatchR
             result.unlinked.setdefault(row["label"], set()).add(row["key"])
         tx.run(_DELETE_SUBTREES, ids=Rows(replaced)).consume()
     for label in _TREE_ORDER:
-        rows = owned_rows(label, nodes.get(label, {}), rels)
+        rows, extras = owned_rows(label, nodes.get(label, {}), rels)
         if rows:
-            tx.run(_node_statement(label), rows=Rows(rows)).consume()
-            result.elements += len(rows) + sum(len(row[t]) for row in rows for t, _ in _LINKS[label])
+            tx.run(_node_statement(label, extras), rows=Rows(rows)).consume()
+            result.elements += len(rows) + sum(len(row[r.type]) for row in rows for r in _LINKS[label])
             if label in _PARENT:
                 result.elements += len(rows)  # the CONTAINS edges made with them
     for rel in _REL_ORDER:
@@ -364,19 +384,32 @@ def _write_tx(tx: neo4j.ManagedTransaction, records: list[RecordRows]) -> BatchR
     return result
 
 
-def owned_rows(label: str, props_by_key: dict, rels: dict) -> list[dict]:
+def owned_rows(label: str, props_by_key: dict, rels: dict) -> tuple[list[dict], bool]:
     """A batch's rows of an owned label as :func:`_node_statement` takes them: the node's
-    properties, its parent's key, and its links to shared nodes by relationship type."""
+    properties, its parent's key, and its links to shared nodes by relationship type; and
+    whether any row or link has members the model does not know (then under ``extra``)."""
+    known = _KNOWN[label]
     rows = {k: {"props": props} for k, props in props_by_key.items()}
+    extras = any([_set_extra(row, known) for row in rows.values()])
     if label in _PARENT:
         for contains in rels.get((_PARENT[label], "CONTAINS", label), []):
             rows[contains["end"]]["parent"] = contains["start"]
-    for rel_type, end in _LINKS[label]:
+    for rel in _LINKS[label]:
         for row in rows.values():
-            row[rel_type] = []
-        for link in rels.get((label, rel_type, end), []):
-            rows[link["start"]][rel_type].append(link)
-    return list(rows.values())
+            row[rel.type] = []
+        known = _KNOWN[(label, rel.type)]
+        for link in rels.get((label, rel.type, rel.end), []):
+            rows[link["start"]][rel.type].append(link)
+            extras = _set_extra(link, known) or extras
+    return list(rows.values()), extras
+
+
+def _set_extra(row: dict, known: frozenset) -> bool:
+    """Put the members of ``row["props"]`` the model does not name under ``row["extra"]``."""
+    if known.issuperset(row["props"]):
+        return False
+    row["extra"] = {name: value for name, value in row["props"].items() if name not in known}
+    return True
 
 
 def delete_orphans(graph: Graph, unlinked: dict) -> None:

@@ -197,3 +197,33 @@ def test_the_element_count_of_the_progress_line_is_what_the_graph_holds(graph):
     (row,) = query(graph, "MATCH (n) WITH count(n) AS nodes MATCH ()-[r]->() WITH nodes, count(r) AS rels "
                           "RETURN nodes + rels AS elements")
     assert summary.elements == row["elements"]
+
+
+def test_members_the_model_does_not_know_are_kept_on_every_level(graph, cli_env, tmp_path):
+    # Graph adds members over time; they load under their own names, wherever they appear, in
+    # the same batch as records without any
+    record = json.loads(LEGACY.read_text())
+    record["isTest"] = False
+    session = record["sessions"][0]
+    session["spatialAudio"] = True
+    segment = session["segments"][0]
+    segment["caller"]["holographic"] = "yes"
+    segment["media"][0]["streams"][0]["newMetric"] = 5
+    plain = json.loads(LEGACY.read_text())
+    plain["id"] = "ffffffff-0000-0000-0000-000000000001"
+    calls = tmp_path / "calls.jsonl"
+    calls.write_text(json.dumps(plain) + "\n" + json.dumps(record) + "\n")
+    code, output = load(calls)
+    assert code == 0, output
+    (row,) = query(graph, """
+        MATCH (c:CallRecord {id: $id})-[:CONTAINS]->(s:Session {ordinal: 0})-[:CONTAINS]->(g:Segment {ordinal: 0})
+        MATCH (g)-[caller:CALLER]->() MATCH (g)-[:CONTAINS]->(:Media {ordinal: 0})-[:CONTAINS]->(t:Stream {ordinal: 0})
+        RETURN c.isTest AS isTest, s.spatialAudio AS spatialAudio, caller.holographic AS holographic,
+               t.newMetric AS newMetric, t.startDateTime IS NULL OR t.startDateTime.year > 0 AS streamStart,
+               s.startDateTime.year AS sessionYear""", id=record["id"])
+    assert row == {"isTest": False, "spatialAudio": True, "holographic": "yes", "newMetric": 5, "streamStart": True,
+                   "sessionYear": 2020}
+    streams = query(graph, "MATCH (c:CallRecord)-[:CONTAINS*4]->(t:Stream) RETURN c.id AS id, count(t) AS streams, "
+                           "collect(t.newMetric) AS newMetric, c.isTest AS isTest ORDER BY id")
+    assert [(r["id"], r["newMetric"], r["isTest"]) for r in streams] == [(record["id"], [5], False), (plain["id"], [], None)]
+    assert streams[0]["streams"] == streams[1]["streams"] > 0
