@@ -158,7 +158,9 @@ _PARENT = {r.end: r.start for r in RELS if r.type == "CONTAINS"}
 # node is at hand, so an edge costs one lookup (its endpoint or relay) instead of two.
 _LINKS = {n.label: [r for r in RELS if r.start == n.label and not NODE_BY_LABEL[r.end].owned]
           for n in NODES if n.owned}
-_KNOWN = {n.label: frozenset(stored_names(n)) for n in NODES} | {(r.start, r.type): frozenset(stored_names(r)) for r in RELS}
+# label or (start label, type) -> (stored names in the model's order, the same as a set)
+_NAMES = {n.label: (stored_names(n), frozenset(stored_names(n))) for n in NODES} | {
+    (r.start, r.type): (stored_names(r), frozenset(stored_names(r))) for r in RELS}
 
 
 def datetimes_set(node, row: str) -> str:
@@ -168,15 +170,18 @@ def datetimes_set(node, row: str) -> str:
 
 
 def _values(entity, var: str) -> list[tuple[str, str]]:
-    """(name, Cypher value) for every property the model names for ``entity``, read from the
-    map ``var``: absent ones are null; timestamps become datetimes.
+    """(name, Cypher value) for every property the model names for ``entity``, read by position
+    from the list ``var`` (:func:`_row` builds it in the same order): absent ones are null;
+    timestamps become datetimes.
 
     Spelled out rather than ``SET n = map``: a map of unknown keys might set any property,
     so Neo4j plans an Eager (every row of the batch held in memory) after each such SET, and
     resolves every key's name for every row; here both happen once, when the plan is made.
+    And a list by position carries no names: Neo4j decodes each row's values only.
     """
     datetimes = set(datetime_names(entity))
-    return [(name, f"datetime({var}.{name})" if name in datetimes else f"{var}.{name}") for name in stored_names(entity)]
+    return [(name, f"datetime({var}[{i}])" if name in datetimes else f"{var}[{i}]")
+            for i, name in enumerate(stored_names(entity))]
 
 
 def _literal(entity, var: str) -> str:
@@ -186,7 +191,7 @@ def _literal(entity, var: str) -> str:
 
 @functools.cache
 def _node_statement(label: str, extras: bool = False) -> str:
-    """One UNWIND statement per label. An owned label's rows are ``{props, parent, <TYPE>: links}``
+    """One UNWIND statement per label. An owned label's rows are ``{values, parent, <TYPE>: links}``
     (and ``extra``: members the model does not know, when ``extras``); a shared label's rows
     are its properties."""
     node = NODE_BY_LABEL[label]
@@ -200,17 +205,18 @@ def _node_statement(label: str, extras: bool = False) -> str:
         # owned rows are new by construction: their old subtree was deleted first
         parent = NODE_BY_LABEL[_PARENT[label]]
         write = (REPLAN_SKIP + f"UNWIND $rows AS row MATCH (p:{parent.label} {{{parent.key}: row.parent}}) "
-                 f"CREATE (p)-[:CONTAINS]->(n:{label} {_literal(node, 'row.props')})"
+                 f"CREATE (p)-[:CONTAINS]->(n:{label} {_literal(node, 'row.values')})"
                  + (" SET n += coalesce(row.extra, {})" if extras else ""))
     else:  # the record itself: new, or completed with the parts it lacked (keeping what the row lacks)
-        write = (REPLAN_SKIP + f"UNWIND $rows AS row MERGE (n:{label} {{{node.key}: row.props.{node.key}}}) SET "
+        key = dict(_values(node, "row.values"))[node.key]
+        write = (REPLAN_SKIP + f"UNWIND $rows AS row MERGE (n:{label} {{{node.key}: {key}}}) SET "
                  + ", ".join(f"n.{name} = coalesce({value}, n.{name})"
-                             for name, value in _values(node, "row.props") if name != node.key)
+                             for name, value in _values(node, "row.values") if name != node.key)
                  + (" SET n += coalesce(row.extra, {})" if extras else ""))
     links = "".join(
         f" WITH n, row CALL (n, row) {{ UNWIND row.{rel.type} AS link "
         f"MATCH (b:{rel.end} {{{NODE_BY_LABEL[rel.end].key}: link.end}}) "
-        f"CREATE (n)-[r:{rel.type} {_literal(rel, 'link.props')}]->(b)" + (" SET r += coalesce(link.extra, {})" if extras else "") + " }"
+        f"CREATE (n)-[r:{rel.type} {_literal(rel, 'link.values')}]->(b)" + (" SET r += coalesce(link.extra, {})" if extras else "") + " }"
         for rel in _LINKS[label])
     return write + links
 
@@ -385,31 +391,32 @@ def _write_tx(tx: neo4j.ManagedTransaction, records: list[RecordRows]) -> BatchR
 
 
 def owned_rows(label: str, props_by_key: dict, rels: dict) -> tuple[list[dict], bool]:
-    """A batch's rows of an owned label as :func:`_node_statement` takes them: the node's
-    properties, its parent's key, and its links to shared nodes by relationship type; and
-    whether any row or link has members the model does not know (then under ``extra``)."""
-    known = _KNOWN[label]
-    rows = {k: {"props": props} for k, props in props_by_key.items()}
-    extras = any([_set_extra(row, known) for row in rows.values()])
+    """A batch's rows of an owned label as :func:`_node_statement` takes them: the node's key,
+    its property values, its parent's key, and its links to shared nodes by relationship type;
+    and whether any row or link has members the model does not know (then under ``extra``)."""
+    names, known = _NAMES[label]
+    rows = {key: _row(props, names, known) for key, props in props_by_key.items()}
     if label in _PARENT:
         for contains in rels.get((_PARENT[label], "CONTAINS", label), []):
             rows[contains["end"]]["parent"] = contains["start"]
     for rel in _LINKS[label]:
         for row in rows.values():
             row[rel.type] = []
-        known = _KNOWN[(label, rel.type)]
+        names, known = _NAMES[(label, rel.type)]
         for link in rels.get((label, rel.type, rel.end), []):
-            rows[link["start"]][rel.type].append(link)
-            extras = _set_extra(link, known) or extras
+            rows[link["start"]][rel.type].append(_row(link["props"], names, known, end=link["end"]))
+    extras = any("extra" in row or any("extra" in link for r in _LINKS[label] for link in row[r.type])
+                 for row in rows.values())
     return list(rows.values()), extras
 
 
-def _set_extra(row: dict, known: frozenset) -> bool:
-    """Put the members of ``row["props"]`` the model does not name under ``row["extra"]``."""
-    if known.issuperset(row["props"]):
-        return False
-    row["extra"] = {name: value for name, value in row["props"].items() if name not in known}
-    return True
+def _row(props: dict, names: list, known: frozenset, **fields) -> dict:
+    """``fields`` plus ``values``: ``props`` in the model's order (see :func:`_values`), and
+    ``extra``: the members the model does not name, when there are any."""
+    row = dict(fields, values=list(map(props.get, names)))
+    if not known.issuperset(props):
+        row["extra"] = {name: value for name, value in props.items() if name not in known}
+    return row
 
 
 def delete_orphans(graph: Graph, unlinked: dict) -> None:
