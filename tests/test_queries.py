@@ -220,6 +220,12 @@ def test_user_calls_and_who_calls_whom(loaded, records):
                     pairs[(a[0], b[0])] += 1
     rows = saved(loaded, "who-calls-whom", limit=100_000)
     assert {(row["caller"], row["callee"]): row["sessions"] for row in rows} == dict(pairs)
+    # in order: most sessions, most minutes, then the names; a limit cuts that order anywhere,
+    # also inside a run of pairs with the same figures
+    order = [(-row["sessions"], -row["minutes"], row["caller"], row["callee"]) for row in rows]
+    assert order == sorted(order)
+    for limit in (1, 2, 5, 17):
+        assert saved(loaded, "who-calls-whom", limit=limit) == rows[:limit]
 
 
 def test_client_versions_and_relay_timeline_add_up(loaded, records):
