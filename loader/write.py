@@ -216,7 +216,8 @@ def _node_statement(label: str, extras: bool = False) -> str:
     links = "".join(
         f" WITH n, row CALL (n, row) {{ UNWIND row.{rel.type} AS link "
         f"MATCH (b:{rel.end} {{{NODE_BY_LABEL[rel.end].key}: link.end}}) "
-        f"CREATE (n)-[r:{rel.type} {_literal(rel, 'link.values')}]->(b)" + (" SET r += coalesce(link.extra, {})" if extras else "") + " }"
+        f"CREATE (n)-[r:{rel.type} {_literal(rel, 'link.values')}]->(b)"
+        + (" SET r += coalesce(link.extra, {})" if extras else "") + " }"
         for rel in _LINKS[label])
     return write + links
 
@@ -391,9 +392,9 @@ def _write_tx(tx: neo4j.ManagedTransaction, records: list[RecordRows]) -> BatchR
 
 
 def owned_rows(label: str, props_by_key: dict, rels: dict) -> tuple[list[dict], bool]:
-    """A batch's rows of an owned label as :func:`_node_statement` takes them: the node's key,
-    its property values, its parent's key, and its links to shared nodes by relationship type;
-    and whether any row or link has members the model does not know (then under ``extra``)."""
+    """A batch's rows of an owned label as :func:`_node_statement` takes them: the node's
+    property values, its parent's key, and its links to shared nodes by relationship type; and
+    whether any row or link has members the model does not know (then under ``extra``)."""
     names, known = _NAMES[label]
     rows = {key: _row(props, names, known) for key, props in props_by_key.items()}
     if label in _PARENT:
