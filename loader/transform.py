@@ -52,7 +52,10 @@ class RecordRows:
     parts: dict = field(default_factory=dict)  # part -> {"nodes": {label: {key: props}}, "rels": {...}}
 
     def _part(self, part: str) -> dict:
-        return self.parts.setdefault(part, {"nodes": {}, "rels": {}})
+        rows = self.parts.get(part)  # not setdefault: that builds the empty part on every call
+        if rows is None:
+            rows = self.parts[part] = {"nodes": {}, "rels": {}}
+        return rows
 
     def node(self, label: str, key: str, props: dict, merge: bool = False, part: str = "record") -> None:
         rows = self._part(part)["nodes"].setdefault(label, {})
