@@ -397,6 +397,7 @@ def owned_rows(label: str, props_by_key: dict, rels: dict) -> tuple[list[dict], 
     whether any row or link has members the model does not know (then under ``extra``)."""
     names, known = _NAMES[label]
     rows = {key: _row(props, names, known) for key, props in props_by_key.items()}
+    extras = any("extra" in row for row in rows.values())
     if label in _PARENT:
         for contains in rels.get((_PARENT[label], "CONTAINS", label), []):
             rows[contains["end"]]["parent"] = contains["start"]
@@ -405,9 +406,9 @@ def owned_rows(label: str, props_by_key: dict, rels: dict) -> tuple[list[dict], 
             row[rel.type] = []
         names, known = _NAMES[(label, rel.type)]
         for link in rels.get((label, rel.type, rel.end), []):
-            rows[link["start"]][rel.type].append(_row(link["props"], names, known, end=link["end"]))
-    extras = any("extra" in row or any("extra" in link for r in _LINKS[label] for link in row[r.type])
-                 for row in rows.values())
+            link_row = _row(link["props"], names, known, end=link["end"])
+            extras = extras or "extra" in link_row
+            rows[link["start"]][rel.type].append(link_row)
     return list(rows.values()), extras
 
 
