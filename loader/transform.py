@@ -25,7 +25,6 @@ from .model import (
     SEGMENT_NODE,
     SESSION_NODE,
     TRACE_ROUTE_HOP,
-    Group,
     flat_name,
 )
 from .values import CONVERTERS, FieldError, to_string
@@ -104,20 +103,45 @@ def store_raw(out: dict, name: str, value: object) -> None:
     elif isinstance(value, list) and value and all(isinstance(v, bool) for v in value):
         out[name] = value
     else:
-        out[name] = json.dumps(value, sort_keys=True)
+        out[name] = canonical_json(value)
 
 
-def convert(obj: object, props: tuple, groups: tuple, path: str, out: dict,
-            prefix: str = "", handled: tuple = ()) -> dict:
+# json.dumps(value, sort_keys=True) builds an encoder on every call; this one is built once.
+canonical_json = json.JSONEncoder(sort_keys=True).encode
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How to convert one kind of Graph object, worked out once from the model's tables.
+
+    ``fields``: member -> (converter, stored name); ``groups``: member -> the plan of a nested
+    object flattened onto this one; ``known``: every member the tables name, plus those the
+    caller converts itself (``handled``: sessions, caller, ...); ``prefix``: for the names of
+    members the model does not know.
+    """
+
+    fields: dict
+    groups: dict
+    known: frozenset
+    prefix: str = ""
+
+
+def plan(props: tuple, groups: tuple = (), handled: tuple = (), prefix: str = "") -> Plan:
+    fields = {p.source: (CONVERTERS[p.kind], flat_name(prefix, p.name)) for p in props}
+    nested = {g.source: plan(g.props, (), g.handled, flat_name(prefix, g.prefix)) for g in groups}
+    return Plan(fields, nested, frozenset(fields) | frozenset(nested) | frozenset(handled), prefix)
+
+
+def convert(obj: object, plan: Plan, path: str, out: dict) -> dict:
     """Convert ``obj``'s documented members into ``out``; keep unknown ones as they come.
 
-    ``handled`` names members the caller converts itself (sessions, caller, ...). This runs
-    for every object of every record, so it walks the members present (Graph objects are
-    sparse) with a plan made once per table, and builds a member's path only for an error.
+    This runs for every object of every record, so it walks the members present (Graph
+    objects are sparse) with a plan made once per table, and builds a member's path only for
+    an error.
     """
     if not isinstance(obj, dict):
         raise FieldError(path or "record", f"expected an object, got {type(obj).__name__}")
-    fields, subgroups, known = _plan(props, groups, handled, prefix)
+    fields, groups = plan.fields, plan.groups
     for member, raw in obj.items():
         if raw is None:
             continue
@@ -129,26 +153,11 @@ def convert(obj: object, props: tuple, groups: tuple, path: str, out: dict,
                 raise FieldError(_join(path, member), exc.message) from None
             if value is not None:
                 out[field[1]] = value
-        elif member in subgroups:
-            g = subgroups[member]
-            convert(raw, g.props, (), _join(path, member), out, flat_name(prefix, g.prefix), g.handled)
-        elif member not in known and "@" not in member:
-            store_raw(out, flat_name(prefix, member), raw)
+        elif member in groups:
+            convert(raw, groups[member], _join(path, member), out)
+        elif member not in plan.known and "@" not in member:
+            store_raw(out, flat_name(plan.prefix, member), raw)
     return out
-
-
-_PLANS: dict = {}
-
-
-def _plan(props: tuple, groups: tuple, handled: tuple, prefix: str) -> tuple:
-    """member -> (converter, stored name); member -> group; every member the tables know."""
-    key = (id(props), id(groups), id(handled), prefix)  # the tables are module constants
-    plan = _PLANS.get(key)
-    if plan is None:
-        fields = {p.source: (CONVERTERS[p.kind], flat_name(prefix, p.name)) for p in props}
-        subgroups = {g.source: g for g in groups}
-        plan = _PLANS[key] = (fields, subgroups, frozenset(fields) | frozenset(subgroups) | frozenset(handled))
-    return plan
 
 
 def _join(path: str, member: str) -> str:
@@ -238,8 +247,7 @@ def endpoint_rows(endpoint: object, path: str, anonymous_key: str) -> tuple[str,
     """(endpoint key, shared node props, per-appearance edge props) of one caller/callee."""
     if not isinstance(endpoint, dict):
         raise FieldError(path, f"expected an endpoint object, got {type(endpoint).__name__}")
-    edge = convert(endpoint, ENDPOINT_APPEARANCE, APPEARANCE_GROUPS, path, {},
-                   handled=("identity", "associatedIdentity"))
+    edge = convert(endpoint, APPEARANCE_PLAN, path, {})
     feedback = endpoint.get("feedback")
     if isinstance(feedback, dict) and feedback.get("tokens") is not None:
         tokens = feedback["tokens"]
@@ -264,12 +272,12 @@ def endpoint_rows(endpoint: object, path: str, anonymous_key: str) -> tuple[str,
             raise FieldError(f"{path}.associatedIdentity", f"expected an identity object, got {type(associated).__name__}")
         kind = _identity_kind_from_type(str(associated.get("@odata.type", "")))
         named = _identity_node(kind, associated, f"{path}.associatedIdentity")
-        edge["identity"] = json.dumps(associated, sort_keys=True)
+        edge["identity"] = canonical_json(associated)
     if named is None and endpoint.get("identity") is not None:
         primary = primary_identity(endpoint["identity"], f"{path}.identity")
         if primary:
             named = _identity_node(primary[0], primary[1], f"{path}.identity.{primary[0]}")
-        edge["identity"] = json.dumps(endpoint["identity"], sort_keys=True)
+        edge["identity"] = canonical_json(endpoint["identity"])
     if named is None:
         return anonymous_key, {"kind": "anonymous"}, edge
     return named[0], named[1], edge
@@ -294,7 +302,7 @@ def participant_rows(participant: object, path: str, anonymous_key: str, legacy:
             if member not in ("id", "identity", "administrativeUnitInfos") and not _is_annotation(member):
                 store_raw(edge, member, value)
     if identity is not None:
-        edge["identity"] = json.dumps(identity, sort_keys=True)
+        edge["identity"] = canonical_json(identity)
     primary = primary_identity(identity, path if legacy else f"{path}.identity")
     named = _identity_node(primary[0], primary[1], path) if primary else None
     if named is None and edge.get("participantId"):
@@ -345,6 +353,15 @@ def _trace_route(network: object, path: str, prefix: str, out: dict) -> None:
 
 # --- the record ------------------------------------------------------------------------------
 
+# One plan per kind of object; the members named last are converted by the functions below.
+CALL_RECORD_PLAN = plan(CALL_RECORD, handled=("sessions", "organizer", "organizer_v2", "participants",
+                                              "participants_v2"))
+SESSION_PLAN = plan(SESSION_NODE.props, SESSION_NODE.groups, handled=("caller", "callee", "segments"))
+SEGMENT_PLAN = plan(SEGMENT_NODE.props, SEGMENT_NODE.groups, handled=("caller", "callee", "media"))
+MEDIA_PLAN = plan(MEDIA, MEDIA_NODE.groups, handled=("streams",))
+STREAM_PLAN = plan(MEDIA_STREAM)
+APPEARANCE_PLAN = plan(ENDPOINT_APPEARANCE, APPEARANCE_GROUPS, handled=("identity", "associatedIdentity"))
+
 def record_id_of(record: object) -> str | None:
     """The record's id if it has a usable one (used to name the record in errors)."""
     if isinstance(record, dict) and isinstance(record.get("id"), str) and record["id"].strip():
@@ -367,8 +384,7 @@ def transform_record(record: object, tenant_id: str | None = None, source: str |
 
 
 def _transform(record: dict, rid: str, tenant_id: str | None, source: str | None) -> RecordRows:
-    props = convert(record, CALL_RECORD, (), "", {}, handled=(
-        "sessions", "organizer", "organizer_v2", "participants", "participants_v2"))
+    props = convert(record, CALL_RECORD_PLAN, "", {})
     rows = RecordRows(rid, props.get("version") or 0, props.get("lastModifiedDateTime"))
     start, end = props.get("startDateTime"), props.get("endDateTime")
     if start is not None and end is not None:
@@ -441,8 +457,7 @@ def _ends(obj: dict, path: str, owner: str, owner_key: str, rows: RecordRows, te
 
 
 def _session(session: object, path: str, key: str, ordinal: int, rid: str, rows: RecordRows, tenants) -> None:
-    props = convert(session, SESSION_NODE.props, SESSION_NODE.groups, path, {},
-                    handled=("caller", "callee", "segments"))
+    props = convert(session, SESSION_PLAN, path, {})
     segments = _list(session, "segments", path)
     props.update(key=key, callRecordId=rid, ordinal=ordinal, segmentCount=len(segments))
     rows.node("Session", key, props, part="sessions")
@@ -458,8 +473,7 @@ def _session(session: object, path: str, key: str, ordinal: int, rid: str, rows:
 def _segment(segment: object, path: str, key: str, ordinal: int, rid: str, session_key: str, rows,
              tenants) -> tuple[int, int]:
     """Write one segment's rows; returns its (rated, poor) audio stream counts."""
-    props = convert(segment, SEGMENT_NODE.props, SEGMENT_NODE.groups, path, {},
-                    handled=("caller", "callee", "media"))
+    props = convert(segment, SEGMENT_PLAN, path, {})
     props.update(key=key, callRecordId=rid, ordinal=ordinal)
     rows.node("Segment", key, props, part="sessions")
     rows.rel("Session", "CONTAINS", "Segment", session_key, key, part="sessions")
@@ -477,7 +491,7 @@ def _media(media: object, path: str, key: str, ordinal: int, rid: str, segment_k
     """Write one media line's rows; returns the rated and poor audio streams each side sent
     (``callerRatedStreams``, ...), which the media line carries, and its relay edges, segment
     and session too, so that the saved queries need not visit every stream."""
-    props = convert(media, MEDIA, MEDIA_NODE.groups, path, {}, handled=("streams",))
+    props = convert(media, MEDIA_PLAN, path, {})
     for side in ("callerNetwork", "calleeNetwork"):
         _trace_route(media.get(side), f"{path}.{side}", side, props)
     props.update(key=key, callRecordId=rid, ordinal=ordinal)
@@ -487,7 +501,7 @@ def _media(media: object, path: str, key: str, ordinal: int, rid: str, segment_k
     sent = dict.fromkeys(("callerRatedStreams", "callerPoorStreams", "calleeRatedStreams", "calleePoorStreams"), 0)
     for s, stream in enumerate(_list(media, "streams", path)):
         stream_path = f"{path}.streams[{s}]"
-        sprops = convert(stream, MEDIA_STREAM, (), stream_path, {})
+        sprops = convert(stream, STREAM_PLAN, stream_path, {})
         is_audio = bool(sprops.get("audioCodec")) or ("audio" in label.lower() and not sprops.get("videoCodec"))
         sprops.update(key=f"{key}:{s}", callRecordId=rid, ordinal=s, isAudio=is_audio)
         if is_audio:

@@ -14,10 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .model import DIRECT_ROUTING_CALL_NODE, PSTN_CALL_NODE
-from .transform import RecordError, convert
+from .transform import RecordError, convert, plan
 from .values import FieldError
 
 MODEL = {"PstnCall": PSTN_CALL_NODE, "DirectRoutingCall": DIRECT_ROUTING_CALL_NODE}
+_PLANS = {label: plan(node.props) for label, node in MODEL.items()}
 SOURCES = {"PstnCall": "graph:getPstnCalls", "DirectRoutingCall": "graph:getDirectRoutingCalls"}
 
 
@@ -36,7 +37,7 @@ def transform_log_row(row: object, label: str) -> LogRow:
     if not isinstance(row.get("id"), str) or not row["id"].strip():
         raise RecordError("row has no id")
     try:
-        props = convert(row, MODEL[label].props, (), "", {})
+        props = convert(row, _PLANS[label], "", {})
     except FieldError as exc:
         raise RecordError(str(exc)) from None
     props["source"] = SOURCES[label]

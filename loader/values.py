@@ -9,6 +9,7 @@ record is rejected with a reason instead of landing half-converted.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from datetime import datetime, timedelta, timezone
@@ -109,15 +110,14 @@ def to_timestamp(value: object, path: str) -> Timestamp | None:
     m = _timestamp_match(value, path)
     if m is None:
         return None
-    fraction = (m.group(7) or "").ljust(9, "0")
-    if m.group(8) in (None, "Z", "z"):
-        year, month, day, hour, minute = (int(m.group(i)) for i in range(1, 6))
-        try:
-            datetime(year, month, day, hour, minute, int(m.group(6) or 0))  # a real calendar moment?
+    year, month, day, hour, minute, second, fraction, zone = m.groups()
+    fraction = (fraction or "").ljust(9, "0")
+    if zone in (None, "Z", "z"):
+        try:  # a real calendar moment?
+            datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0))
         except ValueError as exc:
             raise FieldError(path, f"not a valid date-time {_show(value)} ({exc})") from None
-        return Timestamp(f"{m.group(1)}-{m.group(2)}-{m.group(3)}T{m.group(4)}:{m.group(5)}:"
-                         f"{m.group(6) or '00'}.{fraction}Z")
+        return Timestamp(f"{year}-{month}-{day}T{hour}:{minute}:{second or '00'}.{fraction}Z")
     moment = to_datetime(value, path).to_native().astimezone(timezone.utc)  # an offset: rare in Graph
     return Timestamp(moment.strftime("%Y-%m-%dT%H:%M:%S.") + fraction + "Z")
 
@@ -131,11 +131,19 @@ def to_duration_ms(value: object, path: str) -> float | None:
     """ISO 8601 duration (``PT0.016S``) to milliseconds (``16.0``)."""
     if value is None:
         return None
-    if not isinstance(value, str):
+    ms = _duration_ms(value) if isinstance(value, str) else None
+    if ms is None:
         raise FieldError(path, f"expected an ISO 8601 duration such as PT0.016S, got {_show(value)}")
-    m = _DURATION.match(value.strip())
-    if not m or value.strip() in ("P", "PT", "-P", "-PT"):
-        raise FieldError(path, f"expected an ISO 8601 duration such as PT0.016S, got {_show(value)}")
+    return ms
+
+
+@functools.lru_cache(maxsize=4096)
+def _duration_ms(text: str) -> float | None:
+    """Milliseconds, or None when ``text`` is no duration. Cached: a stream has a dozen
+    durations, and Graph's millisecond values repeat (PT0.016S, PT0.02S, ...)."""
+    m = _DURATION.match(text.strip())
+    if not m or text.strip() in ("P", "PT", "-P", "-PT"):
+        return None
     days, hours, minutes, seconds = (float(g) if g else 0.0 for g in m.groups()[1:])
     ms = ((days * 24 + hours) * 60 + minutes) * 60_000 + seconds * 1000
     ms = round(ms, 6)  # 0.016 * 1000 is 16.000000000000004 in binary floating point

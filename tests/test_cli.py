@@ -49,3 +49,21 @@ def test_cli_reference_matches_help():
 
     assert (REPO / "docs" / "cli.md").read_text() == reference_markdown(), \
         "docs/cli.md is stale: run python -m loader.cli_reference > docs/cli.md"
+
+
+def test_every_command_is_found_by_name_before_its_module_is_imported():
+    """`main` imports a feature module when one of its commands is named (a load does not pay
+    for the Graph client); a command missing from that table would not be found."""
+    import importlib
+
+    import click
+
+    from loader.cli import Commands, main
+
+    for module in set(Commands.LAZY.values()):
+        importlib.import_module(f"loader.{module}")
+    defined = {name: command.callback.__module__ for name, command in main.commands.items()}
+    assert {name: f"loader.{module}" for name, module in Commands.LAZY.items()} == \
+        {name: module for name, module in defined.items() if module != "loader.cli"}
+    with click.Context(main) as ctx:
+        assert main.list_commands(ctx) == sorted(defined)
