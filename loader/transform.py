@@ -323,10 +323,14 @@ SENDER = {"callerToCallee": "caller", "calleeToCaller": "callee"}
 
 def poor_verdict(stream: dict) -> bool | None:
     """The Call Quality Dashboard rule; None when no metric of the rule was measured."""
-    measured = [(stream.get(name), limit) for name, limit in POOR_AUDIO_THRESHOLDS if stream.get(name) is not None]
-    if not measured:
-        return None
-    return any(value > limit for value, limit in measured)
+    verdict = None
+    for name, limit in POOR_AUDIO_THRESHOLDS:
+        value = stream.get(name)
+        if value is not None:
+            if value > limit:
+                return True
+            verdict = False
+    return verdict
 
 
 def _trace_route(network: object, path: str, prefix: str, out: dict) -> None:
