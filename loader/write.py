@@ -150,9 +150,11 @@ def ensure_schema(graph: Graph) -> list[str]:
 # is every statement again, 50-250 ms each: a 1,000-record load spent 0.6 s of its 3.4 s so.
 REPLAN_SKIP = "CYPHER replan=skip "
 
-# An owned node below the record is created together with the CONTAINS edge from its parent:
-# one lookup of the parent instead of two lookups for a separate edge statement.
+# The record's tree is written by one statement, from the record down: each owned node below it
+# is created under its parent, which is at hand (no lookup), together with the CONTAINS edge.
 _PARENT = {r.end: r.start for r in RELS if r.type == "CONTAINS"}
+_CHILDREN = {n.label: [r.end for r in RELS if r.type == "CONTAINS" and r.start == n.label] for n in NODES if n.owned}
+_ROOT = next(n.label for n in NODES if n.owned and n.label not in _PARENT)
 # Every owned node is written together with its edges to shared nodes (the record's
 # ORGANIZED_BY and PARTICIPANT, a session's or segment's CALLER, CALLEE and USED_RELAY): the
 # node is at hand, so an edge costs one lookup (its endpoint or relay) instead of two.
@@ -190,36 +192,46 @@ def _literal(entity, var: str) -> str:
 
 
 @functools.cache
-def _node_statement(label: str, extras: bool = False) -> str:
-    """One UNWIND statement per label. An owned label's rows are ``{values, parent, <TYPE>: links}``
-    (and ``extra``: members the model does not know, when ``extras``); a shared label's rows
-    are its properties."""
+def _node_statement(label: str) -> str:
+    """A shared label's UNWIND statement; its rows are its properties."""
     node = NODE_BY_LABEL[label]
-    if not node.owned:
-        # A shared node is set only when a value differs: setting takes a write lock that would
-        # make every concurrent writer touching the same endpoint or relay wait for this commit.
-        return (REPLAN_SKIP + f"UNWIND $rows AS row MERGE (n:{label} {{{node.key}: row.{node.key}}}) "
-                "WITH n, row WHERE any(name IN keys(row) WHERE n[name] IS NULL OR n[name] <> row[name]) "
-                "SET n += row" + datetimes_set(node, "row"))
-    if label in _PARENT:
-        # owned rows are new by construction: their old subtree was deleted first
-        parent = NODE_BY_LABEL[_PARENT[label]]
-        write = (REPLAN_SKIP + f"UNWIND $rows AS row MATCH (p:{parent.label} {{{parent.key}: row.parent}}) "
-                 f"CREATE (p)-[:CONTAINS]->(n:{label} {_literal(node, 'row.values')})"
-                 + (" SET n += coalesce(row.extra, {})" if extras else ""))
-    else:  # the record itself: new, or completed with the parts it lacked (keeping what the row lacks)
-        key = dict(_values(node, "row.values"))[node.key]
-        write = (REPLAN_SKIP + f"UNWIND $rows AS row MERGE (n:{label} {{{node.key}: {key}}}) SET "
-                 + ", ".join(f"n.{name} = coalesce({value}, n.{name})"
-                             for name, value in _values(node, "row.values") if name != node.key)
-                 + (" SET n += coalesce(row.extra, {})" if extras else ""))
-    links = "".join(
-        f" WITH n, row CALL (n, row) {{ UNWIND row.{rel.type} AS link "
-        f"MATCH (b:{rel.end} {{{NODE_BY_LABEL[rel.end].key}: link.end}}) "
-        f"CREATE (n)-[r:{rel.type} {_literal(rel, 'link.values')}]->(b)"
-        + (" SET r += coalesce(link.extra, {})" if extras else "") + " }"
-        for rel in _LINKS[label])
-    return write + links
+    # A shared node is set only when a value differs: setting takes a write lock that would
+    # make every concurrent writer touching the same endpoint or relay wait for this commit.
+    return (REPLAN_SKIP + f"UNWIND $rows AS row MERGE (n:{label} {{{node.key}: row.{node.key}}}) "
+            "WITH n, row WHERE any(name IN keys(row) WHERE n[name] IS NULL OR n[name] <> row[name]) "
+            "SET n += row" + datetimes_set(node, "row"))
+
+
+@functools.cache
+def _tree_statement(extras: bool = False) -> str:
+    """The statement that writes a batch's trees. Its rows are the records' (:func:`tree_rows`):
+    ``{values, <TYPE>: links, <child label>: rows}`` at every level, and ``extra``, members the
+    model does not know, when ``extras``."""
+    return REPLAN_SKIP + "UNWIND $rows AS row0 " + _tree_level(_ROOT, 0, extras)
+
+
+def _tree_level(label: str, depth: int, extras: bool) -> str:
+    """Cypher for one level of the tree: its node from ``row<depth>`` as ``n<depth>``, its
+    links, and the levels below it, each in a unit subquery (the row count stays as it is)."""
+    node, n, row = NODE_BY_LABEL[label], f"n{depth}", f"row{depth}"
+    if depth == 0:  # the record: new, or completed with the parts it lacked (keeping what the row lacks)
+        key = dict(_values(node, f"{row}.values"))[node.key]
+        cypher = (f"MERGE ({n}:{label} {{{node.key}: {key}}}) SET "
+                  + ", ".join(f"{n}.{name} = coalesce({value}, {n}.{name})"
+                              for name, value in _values(node, f"{row}.values") if name != node.key))
+    else:  # below it, new by construction: an older version's subtree was deleted first
+        cypher = f"CREATE (n{depth - 1})-[:CONTAINS]->({n}:{label} {_literal(node, f'{row}.values')})"
+    if extras:
+        cypher += f" SET {n} += coalesce({row}.extra, {{}})"
+    for rel in _LINKS[label]:
+        cypher += (f" WITH * CALL ({n}, {row}) {{ UNWIND {row}.{rel.type} AS link "
+                   f"MATCH (b:{rel.end} {{{NODE_BY_LABEL[rel.end].key}: link.end}}) "
+                   f"CREATE ({n})-[r:{rel.type} {_literal(rel, 'link.values')}]->(b)"
+                   + (" SET r += coalesce(link.extra, {})" if extras else "") + " }")
+    for child in _CHILDREN[label]:
+        cypher += (f" WITH * CALL ({n}, {row}) {{ UNWIND {row}.{child} AS row{depth + 1} "
+                   + _tree_level(child, depth + 1, extras) + " }")
+    return cypher
 
 
 def _rel_statement(start: str, rel_type: str, end: str) -> str:
@@ -228,10 +240,11 @@ def _rel_statement(start: str, rel_type: str, end: str) -> str:
             f"CREATE (a)-[r:{rel_type}]->(b) SET r = row.props")
 
 
-# Shared nodes are merged in a transaction of their own (see write_batch); the record's tree
-# follows from the root down, then the relationships, when both ends exist.
+# Shared nodes are merged in a transaction of their own (see write_batch); then the records'
+# trees in one statement, then the relationships outside them, when both ends exist.
 _SHARED_ORDER = [n.label for n in NODES if not n.owned]
-_TREE_ORDER = [n.label for n in NODES if n.owned]
+_TREE_ORDER = [n.label for n in NODES if n.owned]  # parents before children, as the model lists them
+assert all(_TREE_ORDER.index(_PARENT[label]) < _TREE_ORDER.index(label) for label in _TREE_ORDER if label in _PARENT)
 _REL_ORDER = [(r.start, r.type, r.end) for r in RELS
               if r not in _LINKS.get(r.start, ()) and not (r.type == "CONTAINS" and r.end in _PARENT)]
 _SHARED_LINKS = "|".join(sorted({r.type for r in RELS if not NODE_BY_LABEL[r.end].owned}))
@@ -376,13 +389,10 @@ def _write_tx(tx: neo4j.ManagedTransaction, records: list[RecordRows]) -> BatchR
         for row in tx.run(_SHARED_OF, ids=Rows(replaced)):
             result.unlinked.setdefault(row["label"], set()).add(row["key"])
         tx.run(_DELETE_SUBTREES, ids=Rows(replaced)).consume()
-    for label in _TREE_ORDER:
-        rows, extras = owned_rows(label, nodes.get(label, {}), rels)
-        if rows:
-            tx.run(_node_statement(label, extras), rows=Rows(rows)).consume()
-            result.elements += len(rows) + sum(len(row[r.type]) for row in rows for r in _LINKS[label])
-            if label in _PARENT:
-                result.elements += len(rows)  # the CONTAINS edges made with them
+    rows, extras, written = tree_rows(nodes, rels)
+    if rows:
+        tx.run(_tree_statement(extras), rows=Rows(rows)).consume()
+        result.elements += written
     for rel in _REL_ORDER:
         rows = rels.get(rel)
         if rows:
@@ -391,25 +401,33 @@ def _write_tx(tx: neo4j.ManagedTransaction, records: list[RecordRows]) -> BatchR
     return result
 
 
-def owned_rows(label: str, props_by_key: dict, rels: dict) -> tuple[list[dict], bool]:
-    """A batch's rows of an owned label as :func:`_node_statement` takes them: the node's
-    property values, its parent's key, and its links to shared nodes by relationship type; and
-    whether any row or link has members the model does not know (then under ``extra``)."""
-    names, known = _NAMES[label]
-    rows = {key: _row(props, names, known) for key, props in props_by_key.items()}
-    extras = any("extra" in row for row in rows.values())
-    if label in _PARENT:
-        for contains in rels.get((_PARENT[label], "CONTAINS", label), []):
-            rows[contains["end"]]["parent"] = contains["start"]
-    for rel in _LINKS[label]:
-        for row in rows.values():
-            row[rel.type] = []
-        names, known = _NAMES[(label, rel.type)]
-        for link in rels.get((label, rel.type, rel.end), []):
-            link_row = _row(link["props"], names, known, end=link["end"])
-            extras = extras or "extra" in link_row
-            rows[link["start"]][rel.type].append(link_row)
-    return list(rows.values()), extras
+def tree_rows(nodes: dict, rels: dict) -> tuple[list[dict], bool, int]:
+    """A batch's records as :func:`_tree_statement` takes them, each row holding the rows of its
+    children by label: the node's property values, its links to shared nodes by relationship
+    type. Also whether any row or link has members the model does not know (then under
+    ``extra``), and how many nodes and relationships the rows make."""
+    extras, written = False, 0
+    rows_of: dict = {}  # label -> key -> row
+    for label in _TREE_ORDER:
+        names, known = _NAMES[label]
+        rows = rows_of[label] = {key: _row(props, names, known) for key, props in nodes.get(label, {}).items()}
+        extras = extras or any("extra" in row for row in rows.values())
+        written += len(rows)
+        if label in _PARENT:
+            parents = rows_of[_PARENT[label]]
+            contains = rels.get((_PARENT[label], "CONTAINS", label), [])
+            for edge in contains:
+                parents[edge["start"]].setdefault(label, []).append(rows[edge["end"]])
+            written += len(contains)
+        for rel in _LINKS[label]:
+            names, known = _NAMES[(label, rel.type)]
+            links = rels.get((label, rel.type, rel.end), [])
+            for link in links:
+                link_row = _row(link["props"], names, known, end=link["end"])
+                extras = extras or "extra" in link_row
+                rows[link["start"]].setdefault(rel.type, []).append(link_row)
+            written += len(links)
+    return list(rows_of[_ROOT].values()), extras, written
 
 
 def _row(props: dict, names: list, known: frozenset, **fields) -> dict:
