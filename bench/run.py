@@ -73,8 +73,11 @@ def keep_store() -> None:
 SAMPLES = REPO / "samples" / "call-records.jsonl"
 
 
-WARM_UP_RECORDS = 2000
-SHORT_RUNS = 3  # runs of callgraph's load of the naive loader's slice (a few seconds each)
+# Loads of 1,000 records into a server warmed with 2,000 took 2.97, 2.37, 2.10, 2.18, 1.93, 1.81,
+# 1.69 and 1.68 s in a row: the JIT compiler was still at work for the first 8,000 records or so.
+# Warmed with 10,000: 1.99, 1.71, 1.80, 1.70, 1.55 and 1.62 s.
+WARM_UP_RECORDS = 10_000
+SHORT_RUNS = 5  # runs of callgraph's load of the naive loader's slice (a few seconds each)
 
 
 def fresh_database(naive: bool = False) -> int:
@@ -83,7 +86,7 @@ def fresh_database(naive: bool = False) -> int:
     A freshly started JVM spends its first minute compiling Neo4j's write path (in a profile
     of a 3,000-record load right after start, the JIT compiler threads used more CPU than the
     Bolt worker), which weighs on small loads and says nothing about either loader. So the
-    server is started anew, made to write a tenant of its own (2,000 generated calls, seed 99,
+    server is started anew, made to write a tenant of its own (10,000 generated calls, seed 99,
     untimed) and emptied again, as a long-running server would be: with callgraph's
     constraints and indexes for callgraph, with none for the naive loader (first scripts
     create none). Then the loader about to be timed writes the four sample records (untimed),
@@ -312,7 +315,7 @@ def main() -> None:
     naive_s, _ = timed([sys.executable, str(REPO / "bench" / "naive_loader.py"), str(sample), URI, "neo4j", PASSWORD,
                         str(args.naive_records)])
     sample_elements = graph_size() - base
-    # callgraph's load of the slice takes 2-4 s, where one busy moment of this shared machine
+    # callgraph's load of the slice takes 1.5-3 s, where one busy moment of this shared machine
     # shows (the naive loader's 100 s and more even out): the median of SHORT_RUNS runs, each
     # into the emptied database, codec on and off in turn
     fresh_database()
@@ -377,7 +380,7 @@ def write_report(f: dict) -> None:
              f"Run `{f['command']}` on {f['when']}: {m['cpus']} cores, {m['memory_gib']} GiB; Neo4j {m['neo4j']} "
              f"(heap {m['heap']}, page cache {m['pagecache']}) on {m['java']}; Python {m['python']}, driver "
              f"{m['driver']}, neo4j-rust-ext {m['rust_ext']}. Generated tenants (`callgraph generate --seed 1`); "
-             "each figure is one run into an empty database on a warm server: restarted, made to load 2,000 "
+             f"each figure is one run into an empty database on a warm server: restarted, made to load {WARM_UP_RECORDS:,} "
              "other generated calls and emptied again (a JVM's first minute goes to compiling Neo4j's write "
              "path), keeping callgraph's constraints and indexes for callgraph and dropping them for the "
              "naive loader, which creates none; then the loader under test writes the four sample records, "
