@@ -126,9 +126,9 @@ class Plan:
     prefix: str = ""
 
 
-def plan(props: tuple, groups: tuple = (), handled: tuple = (), prefix: str = "") -> Plan:
+def make_plan(props: tuple, groups: tuple = (), handled: tuple = (), prefix: str = "") -> Plan:
     fields = {p.source: (CONVERTERS[p.kind], flat_name(prefix, p.name)) for p in props}
-    nested = {g.source: plan(g.props, (), g.handled, flat_name(prefix, g.prefix)) for g in groups}
+    nested = {g.source: make_plan(g.props, (), g.handled, flat_name(prefix, g.prefix)) for g in groups}
     return Plan(fields, nested, frozenset(fields) | frozenset(nested) | frozenset(handled), prefix)
 
 
@@ -358,13 +358,14 @@ def _trace_route(network: object, path: str, prefix: str, out: dict) -> None:
 # --- the record ------------------------------------------------------------------------------
 
 # One plan per kind of object; the members named last are converted by the functions below.
-CALL_RECORD_PLAN = plan(CALL_RECORD, handled=("sessions", "organizer", "organizer_v2", "participants",
-                                              "participants_v2"))
-SESSION_PLAN = plan(SESSION_NODE.props, SESSION_NODE.groups, handled=("caller", "callee", "segments"))
-SEGMENT_PLAN = plan(SEGMENT_NODE.props, SEGMENT_NODE.groups, handled=("caller", "callee", "media"))
-MEDIA_PLAN = plan(MEDIA, MEDIA_NODE.groups, handled=("streams",))
-STREAM_PLAN = plan(MEDIA_STREAM)
-APPEARANCE_PLAN = plan(ENDPOINT_APPEARANCE, APPEARANCE_GROUPS, handled=("identity", "associatedIdentity"))
+CALL_RECORD_PLAN = make_plan(CALL_RECORD, handled=("sessions", "organizer", "organizer_v2", "participants",
+                                                   "participants_v2"))
+SESSION_PLAN = make_plan(SESSION_NODE.props, SESSION_NODE.groups, handled=("caller", "callee", "segments"))
+SEGMENT_PLAN = make_plan(SEGMENT_NODE.props, SEGMENT_NODE.groups, handled=("caller", "callee", "media"))
+MEDIA_PLAN = make_plan(MEDIA, MEDIA_NODE.groups, handled=("streams",))
+STREAM_PLAN = make_plan(MEDIA_STREAM)
+APPEARANCE_PLAN = make_plan(ENDPOINT_APPEARANCE, APPEARANCE_GROUPS, handled=("identity", "associatedIdentity"))
+
 
 def record_id_of(record: object) -> str | None:
     """The record's id if it has a usable one (used to name the record in errors)."""

@@ -14,11 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .model import DIRECT_ROUTING_CALL_NODE, PSTN_CALL_NODE
-from .transform import RecordError, convert, plan
+from .transform import RecordError, convert, make_plan
 from .values import FieldError
 
 MODEL = {"PstnCall": PSTN_CALL_NODE, "DirectRoutingCall": DIRECT_ROUTING_CALL_NODE}
-_PLANS = {label: plan(node.props) for label, node in MODEL.items()}
+_PLANS = {label: make_plan(node.props) for label, node in MODEL.items()}
 SOURCES = {"PstnCall": "graph:getPstnCalls", "DirectRoutingCall": "graph:getDirectRoutingCalls"}
 
 
