@@ -263,12 +263,13 @@ WITH DISTINCT s
 RETURN CASE {" ".join(f"WHEN s:{label} THEN '{label}'" for label in _SHARED_LINKED)} END AS label,
        CASE {" ".join(f"WHEN s:{label} THEN s.{NODE_BY_LABEL[label].key}" for label in _SHARED_LINKED)} END AS key
 """
-_DELETE_SUBTREES = REPLAN_SKIP + """
+# A replaced record keeps its node, emptied of the old version's properties, subtree and links:
+# the PSTN and Direct Routing rows linked to it (PART_OF) stay linked.
+_CLEAR_RECORDS = REPLAN_SKIP + """
 UNWIND $ids AS id MATCH (c:CallRecord {id: id})
-OPTIONAL MATCH (c)-[:CONTAINS*1..4]->(x)
-DETACH DELETE x
-WITH DISTINCT c
-DETACH DELETE c
+CALL (c) { MATCH (c)-[:CONTAINS*1..4]->(x) DETACH DELETE x }
+CALL (c) { MATCH (c)-[r]->() DELETE r }
+SET c = {id: c.id}
 """
 
 
@@ -388,7 +389,7 @@ def _write_tx(tx: neo4j.ManagedTransaction, records: list[RecordRows]) -> BatchR
     if replaced:
         for row in tx.run(_SHARED_OF, ids=Rows(replaced)):
             result.unlinked.setdefault(row["label"], set()).add(row["key"])
-        tx.run(_DELETE_SUBTREES, ids=Rows(replaced)).consume()
+        tx.run(_CLEAR_RECORDS, ids=Rows(replaced)).consume()
     rows, extras, written = tree_rows(nodes, rels)
     if rows:
         tx.run(_tree_statement(extras), rows=Rows(rows)).consume()

@@ -3,10 +3,12 @@
 import gzip
 import json
 import shutil
+from datetime import datetime, timedelta, timezone
 
 from click.testing import CliRunner
 
 from conftest import FIXTURES, fixture_path, query, snapshot
+from fake_graph import direct_routing_row, make_record, user
 from loader.cli import main
 
 RID = "e523d2ed-2966-4b6b-925b-754a88034cc5"
@@ -98,6 +100,25 @@ def test_the_richest_example_in_detail(graph, cli_env):
     ]
     (feedback,) = query(graph, "MATCH (:Session)-[r:CALLEE]->() RETURN r.feedbackRating AS rating, r.feedbackTokens AS tokens")
     assert feedback == {"rating": "poor", "tokens": ["Noisy"]}
+
+
+def test_a_direct_routing_row_stays_linked_to_its_record_when_a_newer_version_replaces_it(graph, cli_env, tmp_path):
+    start = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+    v1, v2 = make_record(1, start), make_record(1, start, version=2)
+    row = {"@odata.type": "#microsoft.graph.callRecords.directRoutingLogRow",
+           **direct_routing_row(1, start + timedelta(seconds=5), user(1), row_id=v1["id"])}
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    first.write_text(json.dumps(v1) + "\n" + json.dumps(row) + "\n")
+    second.write_text(json.dumps(v2) + "\n")
+
+    code, output = load(first)
+    assert code == 0 and "linked to call records: 1 by id" in output
+    code, output = load(second)
+    assert code == 0 and "1 replaced by a newer version" in output
+    assert query(graph, "MATCH (d:DirectRoutingCall)-[p:PART_OF]->(c:CallRecord) "
+                        "RETURN c.id AS record, c.version AS version, p.matchedBy AS by") == [
+        {"record": v1["id"], "version": 2, "by": "id"}]
+    assert counts(graph)["CallRecord"] == 1 and counts(graph)["Session"] == 1
 
 
 def test_reloading_is_a_no_op(graph, cli_env):
