@@ -85,8 +85,10 @@ def main():
 
     \b
     Start here:
+      callgraph demo                      a synthetic tenant to try the saved queries on
       callgraph load records.jsonl        load Graph JSON you already have
-      callgraph schema                    create constraints and indexes only
+      callgraph sync --since 7d           fetch from Microsoft Graph and load (AZURE_* settings)
+      callgraph queries                   the saved investigations; then: callgraph query NAME
     Connection settings come from NEO4J_URI, NEO4J_USERNAME, NEO4J_PASSWORD and NEO4J_DATABASE.
     """
 
