@@ -9,34 +9,54 @@
 // param: since datetime = null | example: 2026-11-01T00:00:00Z | calls starting at or after this
 // param: until datetime = null | example: 2026-11-08T00:00:00Z | calls starting before this
 // param: limit int = 100 | most rows to return
+// param: fresh bool = false | read the calls even where the summaries are current (see callgraph summarize)
+// summary: minCalls = 0
 //
 // In Neo4j Browser, run these first:
 // :param minCalls => 2
 // :param since => null
 // :param until => null
 // :param limit => 100
-// No window: every call, read in store order. A window: the startDateTime index finds its calls.
-CALL () {
-  WITH $since IS NULL AND $until IS NULL AS everything WHERE everything
-  MATCH (c:CallRecord)
-  RETURN c
+// :param fresh => false
+// Without a window: the rows `callgraph summarize` kept, while no load has written call records
+// since (fresh = true reads the calls anyway). Otherwise the calls: every one, read in store order,
+// or those the startDateTime index finds in the window.
+OPTIONAL MATCH (state:Summaries {id: 'all'})
+WITH $since IS NULL AND $until IS NULL AND NOT $fresh
+     AND coalesce(state.builtFor = state.dataVersion, false) AS summarized
+CALL (summarized) {
+  WITH summarized WHERE summarized
+  MATCH (s:SummaryRow {query: 'shared-relays'})
+  RETURN s.relayIp AS relayIp, s.calls AS calls, s.users AS users,
+         s.streams AS streams, s.poorStreams AS poorStreams, s.poorRatio AS poorRatio
   UNION ALL
-  WITH $since IS NOT NULL OR $until IS NOT NULL AS window WHERE window
-  MATCH (c:CallRecord)
-  WHERE c.startDateTime >= coalesce($since, datetime('0001-01-01T00:00:00Z'))
-    AND c.startDateTime < coalesce($until, datetime('9999-12-31T00:00:00Z'))
-  RETURN c
+  WITH summarized WHERE NOT summarized
+  CALL () {
+    WITH $since IS NULL AND $until IS NULL AS everything WHERE everything
+    MATCH (c:CallRecord)
+    RETURN c
+    UNION ALL
+    WITH $since IS NOT NULL OR $until IS NOT NULL AS window WHERE window
+    MATCH (c:CallRecord)
+    WHERE c.startDateTime >= coalesce($since, datetime('0001-01-01T00:00:00Z'))
+      AND c.startDateTime < coalesce($until, datetime('9999-12-31T00:00:00Z'))
+    RETURN c
+  }
+  MATCH (c)-[:CONTAINS]->(:Session)-[:CONTAINS]->(g:Segment)-[u:USED_RELAY]->(r:Relay)
+  WITH r, count(DISTINCT c) AS calls, collect(DISTINCT g) AS segments,
+       sum(u.ratedStreams) AS streams, sum(u.poorStreams) AS poorStreams
+  WHERE calls >= $minCalls
+  CALL (segments) {
+    UNWIND segments AS g
+    OPTIONAL MATCH (g)-[:CALLER|CALLEE]->(u:Endpoint {kind: 'user'})
+    RETURN count(DISTINCT u) AS users
+  }
+  RETURN r.ip AS relayIp, calls, users, streams, poorStreams,
+         CASE WHEN streams = 0 THEN 0.0 ELSE round(toFloat(poorStreams) / streams, 3) END AS poorRatio
+  ORDER BY calls DESC, poorRatio DESC, relayIp
+  LIMIT $limit
 }
-MATCH (c)-[:CONTAINS]->(:Session)-[:CONTAINS]->(g:Segment)-[u:USED_RELAY]->(r:Relay)
-WITH r, count(DISTINCT c) AS calls, collect(DISTINCT g) AS segments,
-     sum(u.ratedStreams) AS streams, sum(u.poorStreams) AS poorStreams
-WHERE calls >= $minCalls
-CALL (segments) {
-  UNWIND segments AS g
-  OPTIONAL MATCH (g)-[:CALLER|CALLEE]->(u:Endpoint {kind: 'user'})
-  RETURN count(DISTINCT u) AS users
-}
-RETURN r.ip AS relayIp, calls, users, streams, poorStreams,
-       CASE WHEN streams = 0 THEN 0.0 ELSE round(toFloat(poorStreams) / streams, 3) END AS poorRatio
+WITH * WHERE calls >= $minCalls
+RETURN relayIp, calls, users, streams, poorStreams, poorRatio
 ORDER BY calls DESC, poorRatio DESC, relayIp
 LIMIT $limit

@@ -12,6 +12,7 @@ import click
 from . import __version__
 from .pipeline import Problem, Summary, items_from_paths, load_records
 from .source import InputError
+from .summaries import state as summaries_state
 from .write import DEFAULT_DATABASE, DEFAULT_URI, DEFAULT_USER, DatabaseError, connect, ensure_schema
 
 
@@ -34,7 +35,7 @@ def neo4j_options(command):
 
 
 def write_options(command):
-    """How `load` and `sync` write: records per transaction and transactions at once."""
+    """How `load` and `sync` write: records per transaction, transactions at once, summaries after."""
     options = [
         click.option("--batch-size", default=100, show_default=True, type=click.IntRange(1, 100_000),
                      help="Call records per transaction."),
@@ -42,6 +43,8 @@ def write_options(command):
                      help="Transactions written at the same time, so Neo4j works on one batch while it "
                           "commits another and Python prepares the next. More can help against a remote "
                           "server or a cluster; 1 writes strictly one batch after the other."),
+        click.option("--summarize", "and_summarize", is_flag=True,
+                     help="Then rebuild the saved aggregates' summaries (see `callgraph summarize`)."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -66,7 +69,7 @@ class Commands(click.Group):
 
     # command -> the module that defines it (importing the module adds its commands to `main`)
     LAZY = {"browser": "query_cli", "demo": "query_cli", "generate": "query_cli", "queries": "query_cli",
-            "query": "query_cli", "fetch": "sync_cli", "sync": "sync_cli"}
+            "query": "query_cli", "summarize": "query_cli", "fetch": "sync_cli", "sync": "sync_cli"}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(self.commands) | set(self.LAZY))
@@ -110,7 +113,7 @@ def schema(uri, username, password, database):
               help="Tenant the records came from [env AZURE_TENANT_ID]. Default: the organizer's tenant "
                    "found in each record.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress line; rejects and the summary still print.")
-def load(paths, uri, username, password, database, batch_size, writers, tenant_id, quiet):
+def load(paths, uri, username, password, database, batch_size, writers, and_summarize, tenant_id, quiet):
     """Load call records from PATH... into Neo4j.
 
     \b
@@ -140,14 +143,28 @@ def load(paths, uri, username, password, database, batch_size, writers, tenant_i
             ensure_schema(graph)
             summary = load_records(graph, items, batch_size=batch_size, writers=writers, tenant_id=tenant_id,
                                    on_batch=progress.update, on_problem=on_problem)
+            progress.clear()
+            click.echo(format_summary(summary, time.monotonic() - progress.started), err=True)
+            after_load(graph, and_summarize)
     except InputError as exc:
         raise click.UsageError(str(exc)) from None
     except DatabaseError as exc:
         raise click.ClickException(str(exc)) from None
-    progress.clear()
-    click.echo(format_summary(summary, time.monotonic() - progress.started), err=True)
     if summary.counts["rejected"]:
         sys.exit(1)
+
+
+def after_load(graph, and_summarize: bool) -> None:
+    """Rebuild the summaries when asked; otherwise say when the load made them stale."""
+    if and_summarize:
+        from .query_cli import run_summarize
+
+        run_summarize(graph)
+    else:
+        kept = summaries_state(graph)
+        if kept.exists and not kept.current:
+            click.echo("The summaries are out of date now: the aggregates read every call until "
+                       "`callgraph summarize` runs again.", err=True)
 
 
 @main.command()
@@ -166,7 +183,8 @@ def export(paths, fmt, out, tenant_id, admin):
     The fastest first backfill into a fresh, stopped database: the same graph `load`
     builds (newest version of each record, shared nodes once), as one CSV per label
     and relationship type. The import command is printed on standard output; run it
-    with Neo4j stopped, then start Neo4j and run `callgraph schema`.
+    with Neo4j stopped, then start Neo4j and run `callgraph schema` (and `callgraph
+    summarize` for a big tenant).
     """
     from .export import export_neo4j_admin, import_command
 

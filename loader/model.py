@@ -19,6 +19,7 @@ A call record becomes a tree owned by that record, plus links to nodes shared by
     (:PstnCall|DirectRoutingCall) --------------------------+      (:DirectRoutingCall)-[:VIA_SBC]->(:Sbc)
 
     (:SyncState)  <- one per tenant: where `callgraph sync` continues
+    (:Summaries), (:SummaryRow)  <- the saved aggregates' whole results, kept by `callgraph summarize`
 
 Owned nodes are replaced as a whole when a newer version of the record arrives; shared
 nodes (Endpoint, Relay) are merged by key and never carry what varies per call: device,
@@ -285,7 +286,8 @@ class NodeType:
     props: tuple = ()
     groups: tuple = ()
     derived: tuple = ()  # (name, description) of properties callgraph adds
-    indexes: tuple = ()  # properties the saved queries start from (each index slows every write)
+    indexes: tuple = ()  # properties the saved queries start from, a tuple of them for a composite index
+    # (each index slows every write)
 
 
 @dataclass(frozen=True)
@@ -433,8 +435,33 @@ SYNC_STATE_NODE = NodeType(
     ),
 )
 
+SUMMARIES_NODE = NodeType(
+    "Summaries", "id", False,
+    "Whether the SummaryRow nodes still describe the calls (see `callgraph summarize`).",
+    derived=(
+        ("id", "always `all`: there is one such node, made by the first `callgraph summarize`"),
+        ("dataVersion", "raised by every load that writes call records, when it starts writing and when it ends"),
+        ("builtFor", "the dataVersion the summary rows were built for; the saved queries read them while the "
+                     "two are equal (absent while a build runs)"),
+        ("builtAt", "when the last build ended"),
+        ("callRecords", "how many call records the last build read"),
+    ),
+)
+SUMMARY_ROW_NODE = NodeType(
+    "SummaryRow", "key", False,
+    "One row of a summarized saved query's whole result: every row it returns without a window, in its order, "
+    "with the parameters that keep every row (the query's `summary:` header line).",
+    derived=(
+        ("key", "query and rank, as `who-calls-whom:1`"),
+        ("query", "the saved query's name"),
+        ("rank", "the row's position in the query's whole result, from 1"),
+        ("(columns)", "the query's result columns under their own names; a null is left out"),
+    ),
+    indexes=(("query", "rank"),),
+)
+
 NODES = (CALL_RECORD_NODE, SESSION_NODE, SEGMENT_NODE, MEDIA_NODE, STREAM_NODE, ENDPOINT_NODE, RELAY_NODE,
-         PSTN_CALL_NODE, DIRECT_ROUTING_CALL_NODE, SBC_NODE, SYNC_STATE_NODE)
+         PSTN_CALL_NODE, DIRECT_ROUTING_CALL_NODE, SBC_NODE, SYNC_STATE_NODE, SUMMARIES_NODE, SUMMARY_ROW_NODE)
 NODE_BY_LABEL = {n.label: n for n in NODES}
 
 APPEARANCE_GROUPS = (
@@ -550,7 +577,9 @@ def markdown() -> str:
         out += [f"## (:{node.label})", "", node.doc, "",
                 f"Key: `{node.key}` (unique constraint)." + (" Owned by one record." if node.owned else " Shared across calls."), ""]
         if node.indexes:
-            out += ["Indexed: " + ", ".join(f"`{i}`" for i in node.indexes) + ".", ""]
+            out += ["Indexed: " + ", ".join(f"`{', '.join(i) if isinstance(i, tuple) else i}`"
+                                            + (" (one composite index)" if isinstance(i, tuple) else "")
+                                            for i in node.indexes) + ".", ""]
         out += _prop_table(node.props, node.groups, node.derived)
     out += ["## Relationships", "", "| from | type | to | meaning |", "|---|---|---|---|"]
     for rel in RELS:

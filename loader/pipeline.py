@@ -19,6 +19,7 @@ from .source import Item, expand_paths, read_items
 from .transform import RecordError, RecordRows, record_id_of, transform_record
 from .model import PART_OF_TOLERANCE_SECONDS
 from .transform_pstn import LogRow, transform_log_row
+from .summaries import mark_calls_changed
 from .write import Graph, delete_orphans, link_log_rows, write_batch, write_log_rows
 
 
@@ -73,19 +74,28 @@ def load_records(graph: Graph, items: Iterable[Item], batch_size: int = 100, wri
             on_batch(summary)
 
     writer = BackgroundWriter(graph, record, writers=writers)
+    writing = False
 
     def flush() -> None:
+        nonlocal writing
         if batch:
+            if not writing:  # the summaries are stale from the first write (see loader.summaries)
+                mark_calls_changed(graph)
+                writing = True
             writer.submit(list(batch.values()))
             batch.clear()
 
     log_rows = LogRows(graph, summary)
-    with writer, prompt_thread_switches():
-        _transform_all(items, batch, batch_size, tenant_id, summary, on_problem, flush, log_rows)
-        flush()
-        log_rows.flush()
-    delete_orphans(graph, unlinked)
-    log_rows.link()
+    try:
+        with writer, prompt_thread_switches():
+            _transform_all(items, batch, batch_size, tenant_id, summary, on_problem, flush, log_rows)
+            flush()
+            log_rows.flush()
+        delete_orphans(graph, unlinked)
+        log_rows.link()
+    finally:
+        if writing:  # and again at the end, so a summarize that ran meanwhile is stale too
+            mark_calls_changed(graph)
     return summary
 
 

@@ -11,11 +11,14 @@ top) is the query's metadata::
     //   (continuation lines are indented)
     // param: minCalls int = 2 | example: 5 | relays used by fewer calls are left out
     // param: since datetime = null | example: 2026-11-01T00:00:00Z | calls starting at or after
+    // summary: minCalls = 0
     //
     // :param minCalls => 2
     // :param since => null
 
-Queries run in read transactions, so a saved query can never write.
+A ``summary:`` line marks an aggregate whose whole result ``callgraph summarize`` keeps (see
+:mod:`loader.summaries`), and names the parameters that keep every row (``summary: as is``
+when the defaults do). Queries run in read transactions, so a saved query can never write.
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ class SavedQuery:
     text: str  # the whole file: header comments and body, run as is
     path: Path
     browser_params: list[tuple[str, str]] = field(default_factory=list)  # (name, Cypher expression)
+    summary: dict[str, object] | None = None  # parameters that keep every row, for summarize; None: not summarized
 
     def browser_text(self) -> str:
         """The query for a Browser link: one statement, with the header's :param values in place.
@@ -112,7 +116,7 @@ def parse(path: Path) -> SavedQuery:
     text = path.read_text()
     meta: dict[str, str] = {}
     params, browser = [], []
-    last = None
+    last = summary_at = None
     for number, line in enumerate(text.splitlines(), start=1):
         m = _HEADER.match(line)
         if not m:
@@ -136,16 +140,39 @@ def parse(path: Path) -> SavedQuery:
             last = None
             continue
         key, sep, value = content.partition(":")
-        if not sep or key not in ("name", "title", "category", "description"):
+        if not sep or key not in ("name", "title", "category", "description", "summary"):
             continue  # free comment text
         meta[key] = value.strip()
-        last = key
+        last = key if key != "summary" else None
+        if key == "summary":
+            summary_at = where
     missing = [k for k in ("name", "title", "category", "description") if not meta.get(k)]
     if missing:
         raise QueryError(f"{path.name}: header lacks {', '.join(missing)}")
     if meta["name"] != path.stem:
         raise QueryError(f"{path.name}: header name {meta['name']!r} differs from the file name")
-    return SavedQuery(meta["name"], meta["title"], meta["category"], meta["description"], params, text, path, browser)
+    summary = _parse_summary(meta["summary"], params, summary_at) if "summary" in meta else None
+    return SavedQuery(meta["name"], meta["title"], meta["category"], meta["description"], params, text, path, browser,
+                      summary)
+
+
+def _parse_summary(value: str, params: list[Param], where: str) -> dict[str, object]:
+    """``as is`` or ``name = value, ...``: the parameters that make the query keep every row."""
+    known = {p.name: p for p in params}
+    lacking = [name for name in ("since", "until", "limit", "fresh") if name not in known]
+    if lacking:
+        raise QueryError(f"{where}: a summarized query takes since, until, limit and fresh; this one lacks "
+                         + ", ".join(lacking))
+    if value == "as is":
+        return {}
+    overrides = {}
+    for part in value.split(","):
+        name, sep, raw = (x.strip() for x in part.partition("="))
+        if not sep or name not in known:
+            raise QueryError(f"{where}: expected 'summary: as is' or 'summary: param = value, ...' "
+                             f"naming this query's parameters")
+        overrides[name] = convert_param(known[name], raw, where)
+    return overrides
 
 
 def _parse_param(content: str, where: str) -> Param:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 
 import click
 
-from .cli import Progress, format_summary, main, neo4j_options, open_graph, write_options
+from .cli import Progress, after_load, format_summary, main, neo4j_options, open_graph, write_options
 from .fetch import (
     native,
     DEFAULT_NOT_FOUND_SCHEDULE,
@@ -254,7 +254,7 @@ class _open_out:
 @write_options
 @neo4j_options
 @graph_options
-def sync(since, until, overlap, pstn, batch_size, writers, uri, username, password, database, **o):
+def sync(since, until, overlap, pstn, batch_size, writers, and_summarize, uri, username, password, database, **o):
     """Fetch call records from Microsoft Graph and load them into Neo4j as they arrive.
 
     \b
@@ -313,17 +313,18 @@ def sync(since, until, overlap, pstn, batch_size, writers, uri, username, passwo
                                    on_batch=on_batch, on_problem=on_problem)
             pstn_lines = _sync_pstn(graph, client, window, overlap_td) if pstn and window else []
             _save_state(graph, tenant, state, window, pending, fetcher, retry_ids, now)
+            progress.clear()
+            seconds = time.monotonic() - progress.started
+            head = (f"sync of {window.since:%Y-%m-%dT%H:%M:%SZ} .. {window.until:%Y-%m-%dT%H:%M:%SZ}"
+                    + (" (from the watermark)" if window.from_watermark else "")) if window else "sync of given ids"
+            lines = [head] + _report_lines(fetcher, client, seconds) + [format_summary(summary, seconds)] + pstn_lines
+            click.echo("\n".join(lines), err=True)
+            after_load(graph, and_summarize)
     except (GraphError, RequestFailed) as exc:
         progress.clear()
         raise click.ClickException(str(exc)) from None
     except DatabaseError as exc:
         raise click.ClickException(str(exc)) from None
-    progress.clear()
-    seconds = time.monotonic() - progress.started
-    head = (f"sync of {window.since:%Y-%m-%dT%H:%M:%SZ} .. {window.until:%Y-%m-%dT%H:%M:%SZ}"
-            + (" (from the watermark)" if window.from_watermark else "")) if window else "sync of given ids"
-    lines = [head] + _report_lines(fetcher, client, seconds) + [format_summary(summary, seconds)] + pstn_lines
-    click.echo("\n".join(lines), err=True)
     if fetcher.report.failed or fetcher.report.pending or summary.counts["rejected"]:
         sys.exit(1)
 

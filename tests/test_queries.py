@@ -20,6 +20,7 @@ from loader.cli import main
 from loader.pipeline import load_records
 from loader.queries import CYPHER_DIR, load_all, parse, run
 from loader.source import Item
+from loader.summaries import summarize
 from loader.values import to_duration_ms
 
 CALLS, SEED = 600, 3
@@ -127,6 +128,65 @@ def test_a_window_holding_every_call_changes_nothing(loaded, records, name):
     starts = sorted(datetime.fromisoformat(r["startDateTime"]) for r in records)
     window = {"since": starts[0].isoformat(), "until": (starts[-1] + timedelta(seconds=1)).isoformat()}
     assert saved(loaded, name, **window) == saved(loaded, name)
+
+
+SUMMARIZED = sorted(q.name for q in load_all().values() if q.summary is not None)
+
+
+@pytest.fixture
+def summarized(loaded):
+    """The module's tenant with its summaries built (`callgraph summarize`); dropped afterwards."""
+    counts = summarize(loaded)
+    yield counts
+    query(loaded, "MATCH (n:Summaries|SummaryRow) DETACH DELETE n")
+
+
+def test_every_aggregate_is_summarized():
+    assert SUMMARIZED == ["client-versions", "failures", "gateway-health", "poor-subnets", "relay-timeline",
+                          "shared-relays", "who-calls-whom"]
+
+
+@pytest.mark.parametrize("name", SUMMARIZED)
+def test_a_summarized_query_answers_as_the_calls_do(loaded, summarized, name):
+    q = load_all()[name]
+    every_row = {k: str(v) for k, v in q.summary.items()}
+    assert summarized[name] == len(saved(loaded, name, fresh="true", limit=10**9, **every_row)) > 0
+    takes = {p.name for p in q.params}
+    for params in ({}, {"limit": 3}, {"limit": 10**9}, {"minStreams": 40}, {"minCalls": 30},
+                   {"relayIp": tenant.BAD_RELAY}):
+        if set(params) <= takes:
+            assert saved(loaded, name, **params) == saved(loaded, name, fresh="true", **params), params
+
+
+def test_summaries_answer_until_a_load_writes_call_records(loaded, summarized, records, cli_env, tmp_path):
+    assert saved(loaded, "shared-relays") == shared_relays_oracle(records)
+    # the kept rows are what a run without a window reads: alter one and the query shows it
+    query(loaded, "MATCH (s:SummaryRow {query: 'shared-relays', rank: 1}) SET s.users = -1")
+    assert saved(loaded, "shared-relays")[0]["users"] == -1
+    result = CliRunner().invoke(main, ["query", "shared-relays", "-p", "limit=1"])
+    assert result.exit_code == 0 and "1 row, from the summaries of " in result.output
+    assert "(600 call records); -p fresh=true reads the calls" in result.output
+    # fresh=true, or a window, reads the calls
+    assert saved(loaded, "shared-relays", fresh="true") == shared_relays_oracle(records)
+    assert saved(loaded, "shared-relays", since="2000-01-01")[0]["users"] > 0
+
+    # a load that writes (here: the same record again) makes them stale, and says so
+    again = tmp_path / "again.json"
+    again.write_text(json.dumps(records[0]))
+    result = CliRunner().invoke(main, ["load", "--quiet", str(again)])
+    assert result.exit_code == 0 and "The summaries are out of date now" in result.output
+    assert saved(loaded, "shared-relays") == shared_relays_oracle(records)
+    result = CliRunner().invoke(main, ["query", "shared-relays", "-p", "limit=1"])
+    assert "from the calls: a load has written call records since the summaries were built" in result.output
+
+    # load --summarize builds them again, one line per query
+    result = CliRunner().invoke(main, ["load", "--quiet", "--summarize", str(again)])
+    assert result.exit_code == 0, result.output
+    assert f"  who-calls-whom: {summarized['who-calls-whom']:,} rows in " in result.output
+    assert "summarized 7 saved queries in " in result.output
+    assert query(loaded, "MATCH (s:Summaries) RETURN s.builtFor = s.dataVersion AS current, "
+                         "s.callRecords AS calls") == [{"current": True, "calls": 600}]
+    assert saved(loaded, "shared-relays") == shared_relays_oracle(records)
 
 
 def test_pstn_paths_lists_every_multi_segment_pstn_session_with_hops_in_time_order(loaded, records):

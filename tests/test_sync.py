@@ -57,11 +57,17 @@ def test_a_first_sync_loads_the_window_and_a_rerun_loads_nothing_new(graph_servi
     new = make_record(500, NOW - timedelta(minutes=30))
     fake.records.append(new)
     fake.by_id[new["id"]] = new
-    code, stderr = sync("--overlap", "1d")
+    code, stderr = sync("--overlap", "1d", "--summarize")
     assert code == 0, stderr
     assert "2 fetched" in stderr and "1 loaded, 1 replaced by a newer version" in stderr
     assert query(graph, "MATCH (c:CallRecord {id: $id}) RETURN c.version AS v, c.sessionCount AS s",
                  id=reissued["id"]) == [{"v": 2, "s": 2}]
+    assert "summarized 7 saved queries" in stderr  # --summarize: after the load
+
+    code, stderr = sync("--overlap", "1d")  # nothing new to load: the summaries stay current
+    assert code == 0 and "0 fetched" in stderr and "out of date" not in stderr
+    assert query(graph, "MATCH (s:Summaries) RETURN s.builtFor = s.dataVersion AS current, s.callRecords AS n") == [
+        {"current": True, "n": 71}]
 
 
 def _same_but_state(before, after) -> bool:
