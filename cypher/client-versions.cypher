@@ -25,7 +25,8 @@ WITH $since IS NULL AND $until IS NULL AND NOT $fresh
      AND coalesce(state.builtFor = state.dataVersion, false) AS summarized
 CALL (summarized) {
   WITH summarized WHERE summarized
-  MATCH (s:SummaryRow {query: 'client-versions'})
+  // (rank IS NOT NULL lets the (query, rank) index find the rows: no scan of every SummaryRow)
+  MATCH (s:SummaryRow) WHERE s.query = 'client-versions' AND s.rank IS NOT NULL
   RETURN s.platform AS platform, s.productFamily AS productFamily, s.userAgent AS userAgent,
          s.users AS users, s.streams AS streams, s.poorStreams AS poorStreams,
          s.poorRatio AS poorRatio

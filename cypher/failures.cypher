@@ -23,7 +23,8 @@ WITH $since IS NULL AND $until IS NULL AND NOT $fresh
      AND coalesce(state.builtFor = state.dataVersion, false) AS summarized
 CALL (summarized) {
   WITH summarized WHERE summarized
-  MATCH (s:SummaryRow {query: 'failures'})
+  // (rank IS NOT NULL lets the (query, rank) index find the rows: no scan of every SummaryRow)
+  MATCH (s:SummaryRow) WHERE s.query = 'failures' AND s.rank IS NOT NULL
   RETURN s.stage AS stage, s.reason AS reason, s.callerRole AS callerRole,
          s.calleeRole AS calleeRole, s.calls AS calls, s.segments AS segments,
          s.lastSeen AS lastSeen

@@ -24,7 +24,8 @@ WITH $since IS NULL AND $until IS NULL AND NOT $fresh
      AND coalesce(state.builtFor = state.dataVersion, false) AS summarized
 CALL (summarized) {
   WITH summarized WHERE summarized
-  MATCH (s:SummaryRow {query: 'gateway-health'})
+  // (rank IS NOT NULL lets the (query, rank) index find the rows: no scan of every SummaryRow)
+  MATCH (s:SummaryRow) WHERE s.query = 'gateway-health' AND s.rank IS NOT NULL
   RETURN s.gateway AS gateway, s.ips AS ips, s.calls AS calls,
          s.segments AS segments, s.failedSegments AS failedSegments, s.setupFailures AS setupFailures,
          s.midcallFailures AS midcallFailures, s.failureRate AS failureRate, s.streams AS streams,

@@ -24,7 +24,9 @@ WITH $since IS NULL AND $until IS NULL AND NOT $fresh
      AND coalesce(state.builtFor = state.dataVersion, false) AS summarized
 CALL (summarized) {
   WITH summarized WHERE summarized
-  MATCH (s:SummaryRow {query: 'relay-timeline'}) WHERE $relayIp IS NULL OR s.relayIp = $relayIp
+  // (rank IS NOT NULL lets the (query, rank) index find the rows: no scan of every SummaryRow)
+  MATCH (s:SummaryRow) WHERE s.query = 'relay-timeline' AND s.rank IS NOT NULL
+    AND ($relayIp IS NULL OR s.relayIp = $relayIp)
   RETURN s.relayIp AS relayIp, s.day AS day, s.calls AS calls,
          s.streams AS streams, s.poorStreams AS poorStreams, s.poorRatio AS poorRatio
   UNION ALL
