@@ -1,6 +1,6 @@
 """callgraph's benchmark suite: prints each figure and writes docs/benchmarks.md.
 
-    .venv/bin/python bench/run.py            # tenants of 2,000 and 10,000 calls (11 minutes on 2 cores)
+    .venv/bin/python bench/run.py            # tenants of 2,000 and 10,000 calls (12 minutes on 2 cores)
     .venv/bin/python bench/run.py --full     # 10,000 and 100,000 calls, the issue's targets (about 20 minutes)
 
 It runs its own Neo4j (home .neo4j-bench, Bolt 37687) through scripts/neo4j, emptied before
