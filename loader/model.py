@@ -289,6 +289,10 @@ class NodeType:
     indexes: tuple = ()  # properties the saved queries start from, a tuple of them for a composite index
     # (each index slows every write)
 
+    def index_columns(self) -> list[tuple]:
+        """Each index as the tuple of its properties (one for a single-property index)."""
+        return [entry if isinstance(entry, tuple) else (entry,) for entry in self.indexes]
+
 
 @dataclass(frozen=True)
 class RelType:
@@ -577,9 +581,8 @@ def markdown() -> str:
         out += [f"## (:{node.label})", "", node.doc, "",
                 f"Key: `{node.key}` (unique constraint)." + (" Owned by one record." if node.owned else " Shared across calls."), ""]
         if node.indexes:
-            out += ["Indexed: " + ", ".join(f"`{', '.join(i) if isinstance(i, tuple) else i}`"
-                                            + (" (one composite index)" if isinstance(i, tuple) else "")
-                                            for i in node.indexes) + ".", ""]
+            out += ["Indexed: " + ", ".join(f"`{', '.join(props)}`" + (" (one composite index)" if len(props) > 1 else "")
+                                            for props in node.index_columns()) + ".", ""]
         out += _prop_table(node.props, node.groups, node.derived)
     out += ["## Relationships", "", "| from | type | to | meaning |", "|---|---|---|---|"]
     for rel in RELS:

@@ -115,8 +115,7 @@ def schema_statements() -> dict[str, str]:
     for node in NODES:
         name = f"{node.label.lower()}_{node.key}"
         statements[name] = f"CREATE CONSTRAINT {name} IF NOT EXISTS FOR (n:{node.label}) REQUIRE n.{node.key} IS UNIQUE"
-        for props in node.indexes:
-            props = props if isinstance(props, tuple) else (props,)
+        for props in node.index_columns():
             name = f"{node.label.lower()}_{'_'.join(props)}"
             on = ", ".join(f"n.{prop}" for prop in props)
             statements[name] = f"CREATE INDEX {name} IF NOT EXISTS FOR (n:{node.label}) ON ({on})"
