@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from fake_graph import SECRET, FakeGraph, make_records  # noqa: E402
 
-from loader.graph_api import DEFAULT_LIMITS  # noqa: E402
+from loader.msgraph.client import DEFAULT_LIMITS  # noqa: E402
 
 START, END = "<!-- fetch-bench -->", "<!-- /fetch-bench -->"
 

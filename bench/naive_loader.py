@@ -11,8 +11,8 @@ import json
 import sys
 
 from loader.model import NODE_BY_LABEL
-from loader.transform import transform_record
-from loader.write import connect
+from loader.ingest.transform import transform_record
+from loader.store.connection import connect
 
 
 def write_record(tx, rows) -> int:

@@ -35,9 +35,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from loader.generate import DEFAULT_START, generate  # noqa: E402
-from loader.queries import load_all  # noqa: E402
-from loader.write import connect  # noqa: E402
+from loader.demo import DEFAULT_START, generate  # noqa: E402
+from loader.queries.saved import load_all  # noqa: E402
+from loader.store.connection import connect  # noqa: E402
 
 HOME = REPO / ".neo4j-bench"
 DATA = REPO / ".bench-data"

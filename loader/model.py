@@ -39,7 +39,7 @@ from dataclasses import dataclass
 class Prop:
     """One documented member of a Graph object and how it is stored.
 
-    ``kind`` names a converter in :mod:`loader.values`. Durations are stored in
+    ``kind`` names a converter in :mod:`loader.ingest.values`. Durations are stored in
     milliseconds under the member name plus ``Ms``.
     """
 

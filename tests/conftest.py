@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from loader.write import Graph, connect, ensure_schema
+from loader.store.connection import Graph, connect
+from loader.store.schema import ensure_schema
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = (REPO.parent / "shared" / "fixtures" / "graph-docs").resolve()

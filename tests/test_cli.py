@@ -45,25 +45,28 @@ def test_graph_model_doc_is_generated_from_the_model():
 
 
 def test_cli_reference_matches_help():
-    from loader.cli import reference_markdown
+    from loader.cli.reference import reference_markdown
 
     assert (REPO / "docs" / "cli.md").read_text() == reference_markdown(), \
-        "docs/cli.md is stale: run python -m loader.cli_reference > docs/cli.md"
+        "docs/cli.md is stale: run python -m loader.cli.reference > docs/cli.md"
 
 
-def test_every_command_is_found_by_name_before_its_module_is_imported():
-    """`main` imports a feature module when one of its commands is named (a load does not pay
-    for the Graph client); a command missing from that table would not be found."""
+def test_every_command_is_registered_once_and_found_by_name():
+    """`main` imports a command's module when the command is named (a load does not pay for the
+    Graph client); COMMANDS is the one list, and each entry names a command of its module."""
     import importlib
 
     import click
 
-    from loader.cli import Commands, main
+    from loader.cli import COMMANDS, main
 
-    for module in set(Commands.LAZY.values()):
-        importlib.import_module(f"loader.{module}")
-    defined = {name: command.callback.__module__ for name, command in main.commands.items()}
-    assert {name: f"loader.{module}" for name, module in Commands.LAZY.items()} == \
-        {name: module for name, module in defined.items() if module != "loader.cli"}
     with click.Context(main) as ctx:
-        assert main.list_commands(ctx) == sorted(defined)
+        assert main.list_commands(ctx) == sorted(COMMANDS)
+        for name, module in COMMANDS.items():
+            command = main.get_command(ctx, name)
+            assert isinstance(command, click.Command) and command.name == name
+            assert command.callback.__module__ == f"loader.cli.{module}"
+    modules = {f"loader.cli.{m}" for m in COMMANDS.values()}
+    defined = {name for m in modules for name, value in vars(importlib.import_module(m)).items()
+               if isinstance(value, click.Command)}
+    assert defined == set(COMMANDS), "a command defined in a module but missing from COMMANDS (or the reverse)"

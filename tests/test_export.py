@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from conftest import FIXTURES, REPO, query
 from loader.cli import main
-from loader.generate import generate
-from loader.write import connect
+from loader.demo import generate
+from loader.store.connection import connect
 
 COUNT_LABELS = "MATCH (n) UNWIND labels(n) AS label RETURN label, count(*) AS n ORDER BY label"
 COUNT_TYPES = "MATCH ()-[r]->() RETURN type(r) AS type, count(*) AS n ORDER BY type"

@@ -184,7 +184,7 @@ def test_gzip_json_lines_and_stdin(graph, cli_env, tmp_path):
 
 def test_concurrent_writers_give_the_graph_one_writer_gives(graph, cli_env, tmp_path):
     # 60 generated calls, one of which arrives three times: version 1 first, then 3, then 2
-    from loader.generate import generate
+    from loader.demo import generate
 
     records = list(generate(60, seed=7))
     again = records[0]
@@ -208,9 +208,9 @@ def test_concurrent_writers_give_the_graph_one_writer_gives(graph, cli_env, tmp_
 def test_the_element_count_of_the_progress_line_is_what_the_graph_holds(graph):
     # 40 generated calls into an empty database, in batches of 7 over 3 writers: the count
     # behind "N graph elements written" is every node and relationship the graph then holds
-    from loader.generate import generate
-    from loader.pipeline import load_records
-    from loader.source import Item
+    from loader.demo import generate
+    from loader.store.load import load_records
+    from loader.ingest.files import Item
 
     items = [Item(origin=f"calls.jsonl:{n}", record=r, kind="callRecord") for n, r in enumerate(generate(40, seed=3))]
     summary = load_records(graph, items, batch_size=7, writers=3)

@@ -15,13 +15,13 @@ from click.testing import CliRunner
 from neo4j.exceptions import ClientError
 
 from conftest import query
-from loader import generate as tenant
+from loader import demo as tenant
 from loader.cli import main
-from loader.pipeline import load_records
-from loader.queries import CYPHER_DIR, load_all, parse, run
-from loader.source import Item
-from loader.summaries import summarize
-from loader.values import to_duration_ms
+from loader.store.load import load_records
+from loader.queries.saved import CYPHER_DIR, load_all, parse, run
+from loader.ingest.files import Item
+from loader.queries.summaries import summarize
+from loader.ingest.values import to_duration_ms
 
 CALLS, SEED = 600, 3
 SERVICE_ROLES = {"gateway", "mediationServer", "mediationServerCloudConnectorEdition",

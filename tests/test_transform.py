@@ -7,8 +7,8 @@ import math
 import pytest
 
 from conftest import FIXTURES, fixture_path
-from loader.transform import RecordError, transform_record
-from loader.values import to_datetime, to_duration_ms, to_float, to_timestamp
+from loader.ingest.transform import RecordError, transform_record
+from loader.ingest.values import to_datetime, to_duration_ms, to_float, to_timestamp
 
 LEGACY = json.loads(fixture_path("v1.0-get-callrecord-expanded-legacy-2021.json").read_text())
 
@@ -143,9 +143,9 @@ def test_the_model_names_every_property_written_below_the_record_for_the_docs_an
     # know still loads (next test, and test_load), through a slower statement. Microsoft's
     # examples and generated calls never need it below the record, whose beta examples carry
     # members the model leaves alone (isTest, ...).
-    from loader.generate import generate
+    from loader.demo import generate
     from loader.model import NODE_BY_LABEL, RELS, stored_names
-    from loader.source import expand_paths, read_items
+    from loader.ingest.files import expand_paths, read_items
 
     records = [item.record for path in expand_paths([str(FIXTURES)]) for item in read_items(path)
                if item.record is not None and item.kind == "callRecord"]

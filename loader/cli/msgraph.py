@@ -1,7 +1,7 @@
 """`callgraph fetch` and `callgraph sync`: pull call records from Microsoft Graph.
 
 ``fetch`` writes complete records to a JSON Lines file (no database); ``sync`` streams them
-straight into Neo4j through the loader's one write path (:func:`loader.pipeline.load_records`)
+straight into Neo4j through the loader's one write path (:func:`loader.store.load.load_records`)
 and keeps a watermark there so the next run continues where this one ended.
 """
 
@@ -16,8 +16,7 @@ from datetime import datetime, timedelta, timezone
 
 import click
 
-from .cli import Progress, after_load, format_summary, main, neo4j_options, open_graph, write_options
-from .fetch import (
+from ..msgraph.fetch import (
     native,
     DEFAULT_NOT_FOUND_SCHEDULE,
     PSTN_FUNCTIONS,
@@ -30,15 +29,17 @@ from .fetch import (
     plan_window,
     pstn_rows,
 )
-from .graph_api import CLOUDS, DEFAULT_LIMITS, GraphClient, GraphError, RateLimiter, RequestFailed, RetryPolicy, \
+from ..msgraph.client import CLOUDS, DEFAULT_LIMITS, GraphClient, GraphError, RateLimiter, RequestFailed, RetryPolicy, \
     Settings, parse_limit
-from .model import PART_OF_TOLERANCE_SECONDS
-from .pipeline import Problem, load_records
-from .source import LOG_ROW_TYPES, Item
-from .transform import RecordError
-from .transform_pstn import transform_log_row
-from .write import DatabaseError, ensure_schema, link_log_rows, read_sync_state, save_sync_state, stored_versions, \
-    write_log_rows
+from ..ingest.files import LOG_ROW_TYPES, Item
+from ..ingest.pstn import transform_log_row
+from ..ingest.transform import RecordError
+from ..model import PART_OF_TOLERANCE_SECONDS
+from ..store.load import Problem, load_records
+from ..store.logrows import link_log_rows, write_log_rows
+from ..store.schema import ensure_schema
+from ..store.syncstate import read_sync_state, save_sync_state, stored_versions
+from .common import Progress, after_load, format_summary, neo4j_options, open_graph, write_options
 
 
 def graph_options(command):
@@ -157,7 +158,7 @@ def _report_lines(fetcher: Fetcher, client: GraphClient, seconds: float) -> list
     return lines
 
 
-@main.command()
+@click.command()
 @click.option("--since", help="Records that started at or after this: an ISO 8601 time, or an age such as 2d, 6h.")
 @click.option("--until", help="...and before this (default: now).")
 @click.option("--out", "-o", required=True, type=click.Path(dir_okay=False, allow_dash=True),
@@ -202,9 +203,9 @@ def fetch(since, until, out, pstn, **o):
                     row.setdefault("@odata.type", f"#microsoft.graph.callRecords.{LOG_ROW_TYPES[label]}")
                     stream.write(json.dumps(row, separators=(",", ":"), ensure_ascii=False) + "\n")
                     rows[function] += 1
-    except (GraphError, RequestFailed) as exc:
+    except GraphError:
         progress.clear()
-        raise click.ClickException(str(exc)) from None
+        raise
     progress.clear()
     lines = _report_lines(fetcher, client, time.monotonic() - progress.started)
     if pstn:
@@ -241,7 +242,7 @@ class _open_out:
             os.unlink(self.partial)
 
 
-@main.command()
+@click.command()
 @click.option("--since", help="Start of the window: an ISO 8601 time or an age such as 2d, 6h. "
                               "Default: the watermark of the last sync minus --overlap.")
 @click.option("--until", help="End of the window (default: now).")
@@ -320,11 +321,9 @@ def sync(since, until, overlap, pstn, batch_size, writers, and_summarize, uri, u
             lines = [head] + _report_lines(fetcher, client, seconds) + [format_summary(summary, seconds)] + pstn_lines
             click.echo("\n".join(lines), err=True)
             after_load(graph, and_summarize)
-    except (GraphError, RequestFailed) as exc:
+    except GraphError:
         progress.clear()
-        raise click.ClickException(str(exc)) from None
-    except DatabaseError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise
     if fetcher.report.failed or fetcher.report.pending or summary.counts["rejected"]:
         sys.exit(1)
 

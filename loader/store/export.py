@@ -6,8 +6,10 @@ would build: same labels, keys, properties and relationships.
 
 Two passes keep memory flat: the first transforms each record and spools its rows to
 temporary JSON Lines files (one per label or relationship type) while it learns each
-column's type; the second writes each CSV with its typed header. Only the newest version
-of a record is kept, and a shared node (Endpoint, Relay) is written once.
+column's type; the second writes each CSV with its typed header. Which version of a record
+is kept, and which parts of it, is decided by the rule ``load`` uses
+(:func:`loader.store.versions.decide`): the newest version, completed by a later copy of the
+same version that has the parts it lacked. A shared node (Endpoint, Relay) is written once.
 """
 
 from __future__ import annotations
@@ -21,12 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from .model import NODE_BY_LABEL
-from .pipeline import Problem, Summary
-from .source import Item
-from .transform import RecordError, record_id_of, transform_record
-from .values import Timestamp
-from .write import is_later
+from ..model import NODE_BY_LABEL
+from .load import Problem, Summary
+from ..ingest.files import Item
+from ..ingest.transform import RecordError, record_id_of, transform_record
+from ..ingest.values import Timestamp
+from ..ingest.tree import ROOT
+from .versions import COMPLETED, Held, after, decide
 
 ARRAY_DELIMITER = ";"
 
@@ -61,7 +64,9 @@ class Exporter:
         self.out = out
         self.tmp = Path(tempfile.mkdtemp(prefix="callgraph-export-"))
         self.spools: dict[str, _Spool] = {}
-        self.newest: dict[str, tuple] = {}  # record id -> (version, lastModified, sequence)
+        # record id -> (what is kept of it, as the version rule sees it; the (sequence, part) rows kept)
+        self.held: dict[str, tuple[Held, list]] = {}
+        self.completed: set = set()  # ids of records whose row is merged from several copies
         self.summary = Summary()
 
     def _spool(self, name: str) -> _Spool:
@@ -70,16 +75,16 @@ class Exporter:
             self.spools[name] = _Spool(path, open(path, "w", encoding="utf-8"))
         return self.spools[name]
 
-    def _add(self, name: str, sequence: int, row: dict) -> None:
+    def _add(self, name: str, tag: list, row: dict) -> None:
         spool = self._spool(name)
         for column, value in row.items():
             kind = _import_type(value)
             if spool.columns.setdefault(column, kind) != kind:
                 spool.columns[column] = "string"  # a member Graph sent with varying types
-        spool.handle.write(json.dumps([sequence, row]) + "\n")
+        spool.handle.write(json.dumps([tag, row]) + "\n")
 
     def add(self, items: Iterable[Item], tenant_id: str | None = None) -> None:
-        """Pass 1: transform every record and spool its rows."""
+        """Pass 1: transform every record and spool the rows of the parts the version rule keeps."""
         for sequence, item in enumerate(items):
             if item.ignored or item.kind != "callRecord":
                 what = item.ignored or f"a {item.kind} row (load these with callgraph load after the import)"
@@ -93,29 +98,28 @@ class Exporter:
                 self.summary.counts["rejected"] += 1
                 self.summary.problems.append(Problem(item.origin, record_id_of(item.record), str(exc)))
                 continue
-            mine = (rows.version, rows.last_modified, sequence)
-            if rows.id in self.newest and not is_later(mine, self.newest[rows.id]):
-                self.summary.counts["older"] += 1
+            held, kept = self.held.get(rows.id, (None, []))
+            outcome, parts = decide(rows.held, held)
+            self.summary.counts[outcome] += 1
+            if not parts:
                 continue
-            if rows.id in self.newest:
-                self.summary.counts["replaced"] += 1
-            else:
-                self.summary.counts["loaded"] += 1
-            self.newest[rows.id] = mine
-            for part in rows.parts.values():
-                for label, nodes in part["nodes"].items():
-                    key = NODE_BY_LABEL[label].key
-                    for node_key, props in nodes.items():
-                        self._add(label, sequence, {key: node_key, **props})
-                for (start, rel_type, end), rels in part["rels"].items():
-                    for rel in rels:
-                        self._add(f"{rel_type}__{start}__{end}", sequence,
-                                  {":START_ID": rel["start"], ":END_ID": rel["end"], **rel["props"]})
+            kept = kept + [(sequence, part) for part in parts] if outcome == COMPLETED else \
+                [(sequence, part) for part in parts]
+            self.held[rows.id] = (after(outcome, rows.held, held), kept)
+            if outcome == COMPLETED:
+                self.completed.add(rows.id)
+            for part in parts:
+                tag = [sequence, part]
+                for label, key, props in rows.node_rows([part]):
+                    self._add(label, tag, {NODE_BY_LABEL[label].key: key, **props})
+                for (start, rel_type, end), rel in rows.rel_rows([part]):
+                    self._add(f"{rel_type}__{start}__{end}", tag,
+                              {":START_ID": rel["start"], ":END_ID": rel["end"], **rel["props"]})
 
     def finish(self) -> list[str]:
         """Pass 2: write the CSVs; returns the neo4j-admin arguments that import them."""
         self.out.mkdir(parents=True, exist_ok=True)
-        keep = {entry[2] for entry in self.newest.values()}
+        keep = {tag for _, kept in self.held.values() for tag in kept}
         args = []
         for name, spool in sorted(self.spools.items()):
             spool.handle.close()
@@ -128,14 +132,20 @@ class Exporter:
             else:
                 node = NODE_BY_LABEL[name]
                 spool.rows = self._write_csv(spool, target, keep, shared=None if node.owned else node.key,
-                                             id_columns={node.key: f"{node.key}:ID({name})"})
+                                             id_columns={node.key: f"{node.key}:ID({name})"},
+                                             merged=node.key if name == ROOT else None)
                 args.append(f"--nodes={name}={target.name}")
         shutil.rmtree(self.tmp, ignore_errors=True)
         self.summary.elements = sum(s.rows for s in self.spools.values())
         return args
 
-    def _write_csv(self, spool: _Spool, target: Path, keep: set, shared: str | None, id_columns: dict) -> int:
+    def _write_csv(self, spool: _Spool, target: Path, keep: set, shared: str | None, id_columns: dict,
+                   merged: str | None = None) -> int:
+        """Write the kept rows; ``shared``: write each key once; ``merged``: a completed record's
+        rows of the same key are merged as the load's completion does (a later value wins
+        where it is not null)."""
         columns = list(spool.columns)
+        pending: dict = {}  # completed record id -> its merged row, written at the end
         header = [id_columns.get(c) or f"{c}:{spool.columns[c]}" for c in columns]
         seen: set = set()
         written = 0
@@ -143,13 +153,20 @@ class Exporter:
             writer = csv.writer(f)
             writer.writerow(header)
             for line in rows:
-                sequence, row = json.loads(line)
-                if sequence not in keep and shared is None:
+                tag, row = json.loads(line)
+                if shared is None and tuple(tag) not in keep:
                     continue  # a row of a record version that a newer one replaced
                 if shared is not None:
                     if row[shared] in seen:
                         continue
                     seen.add(row[shared])
+                if merged is not None and row[merged] in self.completed:
+                    into = pending.setdefault(row[merged], {})
+                    into.update({k: v for k, v in row.items() if v is not None})
+                    continue
+                writer.writerow([_cell(row.get(c)) for c in columns])
+                written += 1
+            for row in pending.values():
                 writer.writerow([_cell(row.get(c)) for c in columns])
                 written += 1
         return written

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from .model import (
+from ..model import (
     APPEARANCE_GROUPS,
     CALL_RECORD,
     ENDPOINT_APPEARANCE,
@@ -27,61 +27,12 @@ from .model import (
     TRACE_ROUTE_HOP,
     flat_name,
 )
+from .tree import RecordRows
 from .values import CONVERTERS, FieldError, to_string
 
 
 class RecordError(ValueError):
     """The record cannot be loaded; the message says which member and why."""
-
-
-@dataclass
-class RecordRows:
-    """The rows of one call record, keyed so that repeats inside the record collapse.
-
-    Rows are kept in three parts so that the writer can complete a record it already holds
-    at the same version: a list page gives the record without ``sessions``, a later GET with
-    ``$expand=sessions`` or ``$expand=participants_v2`` adds them.
-    """
-
-    id: str
-    version: int
-    last_modified: object  # values.Timestamp or None
-    has_sessions: bool = False
-    has_participants: bool = False
-    parts: dict = field(default_factory=dict)  # part -> {"nodes": {label: {key: props}}, "rels": {...}}
-
-    def _part(self, part: str) -> dict:
-        rows = self.parts.get(part)  # not setdefault: that builds the empty part on every call
-        if rows is None:
-            rows = self.parts[part] = {"nodes": {}, "rels": {}}
-        return rows
-
-    def node(self, label: str, key: str, props: dict, merge: bool = False, part: str = "record") -> None:
-        rows = self._part(part)["nodes"].setdefault(label, {})
-        if merge and key in rows:
-            rows[key].update({k: v for k, v in props.items() if v is not None})
-        else:
-            rows[key] = props
-
-    def rel(self, start: str, rel_type: str, end: str, start_key: str, end_key: str,
-            props: dict | None = None, part: str = "record") -> None:
-        self._part(part)["rels"].setdefault((start, rel_type, end), []).append(
-            {"start": start_key, "end": end_key, "props": props or {}})
-
-    def nodes(self, label: str) -> dict:
-        """All rows of a label across parts (for tests and counts)."""
-        merged: dict = {}
-        for part in self.parts.values():
-            merged.update(part["nodes"].get(label, {}))
-        return merged
-
-    def rels(self, start: str, rel_type: str, end: str) -> list:
-        return [r for part in self.parts.values() for r in part["rels"].get((start, rel_type, end), [])]
-
-    @property
-    def element_count(self) -> int:
-        return sum(len(rows) for part in self.parts.values() for rows in part["nodes"].values()) + sum(
-            len(rows) for part in self.parts.values() for rows in part["rels"].values())
 
 
 # --- generic conversion by the model's tables ---------------------------------------------

@@ -1,6 +1,6 @@
 """Transform: one getPstnCalls or getDirectRoutingCalls row (raw JSON) into rows to write.
 
-Pure, like :mod:`loader.transform`, and by the same model tables: documented members are
+Pure, like :mod:`loader.ingest.transform`, and by the same model tables: documented members are
 converted, unknown ones (beta's extra members, later additions) kept as they come.
 
 What a row links to is only what it names itself: its Teams user (the same ``user:<id>``
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .model import DIRECT_ROUTING_CALL_NODE, PSTN_CALL_NODE
+from ..model import DIRECT_ROUTING_CALL_NODE, PSTN_CALL_NODE
 from .transform import RecordError, convert, make_plan
 from .values import FieldError
 

@@ -1,10 +1,9 @@
-"""`callgraph queries`, `query`, `summarize`, `browser`, `generate` and `demo`: the saved
-investigations, their summaries, and the synthetic tenant that shows them off."""
+"""`callgraph queries`, `query`, `summarize` and `browser`: the saved investigations, their
+summaries, and links that open them in Neo4j Browser."""
 
 from __future__ import annotations
 
 import csv
-import gzip
 import json
 import sys
 import time
@@ -12,30 +11,24 @@ from urllib.parse import quote, urlencode
 
 import click
 
-from .cli import Progress, format_summary, main, neo4j_options, open_graph
-from .generate import generate as generate_records
-from .pipeline import load_records
-from .queries import QueryError, find, load_all, run
-from .source import Item
-from .summaries import state as summaries_state, summarize as build_summaries
-from .write import ensure_schema
+from ..queries.saved import find, load_all, run
+from ..queries.summaries import state as summaries_state, summarize as build_summaries
+from ..store.schema import ensure_schema
+from .common import neo4j_options, open_graph
 
 FORMATS = click.Choice(["table", "json", "csv"])
 
 
-@main.command()
+@click.command()
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True, help="Output format.")
 def queries(fmt):
     """List the saved queries (cypher/*.cypher): name, title, parameters."""
-    try:
-        saved = load_all()
-    except QueryError as exc:
-        raise click.ClickException(str(exc)) from None
+    saved = load_all()
     rows = [[q.name, q.category, q.title, ", ".join(p.describe() for p in q.params)] for q in saved.values()]
     write_rows(["name", "category", "title", "parameters"], rows, fmt)
 
 
-@main.command()
+@click.command()
 @click.argument("name")
 @click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE",
               help="A parameter of the query (repeatable). Datetimes take 2026-11-01T00:00:00Z, "
@@ -58,11 +51,8 @@ def query(name, params, fmt, uri, username, password, database):
         if not sep or not key:
             raise click.UsageError(f"-p {item!r}: expected KEY=VALUE")
         given[key.strip()] = value
-    try:
-        saved = find(name)
-        bound = saved.bind(given)
-    except QueryError as exc:
-        raise click.UsageError(str(exc)) from None
+    saved = find(name)
+    bound = saved.bind(given)
     with open_graph(uri, username, password, database) as graph:
         kept = summaries_state(graph) if saved.summary is not None else None
         columns, rows = run(graph, saved, bound)
@@ -83,7 +73,7 @@ def _source_note(kept, bound: dict) -> str:
     return ", from the calls: a load has written call records since the summaries were built (callgraph summarize)"
 
 
-@main.command()
+@click.command()
 @neo4j_options
 def summarize(uri, username, password, database):
     """Keep the saved aggregates' whole results in the graph, for big tenants.
@@ -148,7 +138,7 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-@main.command()
+@click.command()
 @click.option("--url", default="http://127.0.0.1:7474", show_default=True,
               help="Where Neo4j Browser is served (the /browser/ path is added).")
 @neo4j_options
@@ -162,59 +152,7 @@ def browser(url, uri, username, password, database):
     del password  # links never carry it
     scheme, sep, rest = uri.partition("://")
     connect_url = f"{scheme}://{username}@{rest}" if sep and "@" not in rest else uri
-    try:
-        saved = load_all()
-        links = [(q, q.browser_text()) for q in saved.values()]
-    except QueryError as exc:
-        raise click.ClickException(str(exc)) from None
+    links = [(q, q.browser_text()) for q in load_all().values()]
     for q, text in links:
         args = urlencode({"connectURL": connect_url, "db": database, "cmd": "edit"}) + "&arg=" + quote(text)
         click.echo(f"{q.name}: {q.title}\n  {url.rstrip('/')}/browser/?{args}\n")
-
-
-@main.command()
-@click.option("--calls", default=2000, show_default=True, type=click.IntRange(1), help="Call records to make.")
-@click.option("--seed", default=1, show_default=True, help="Same seed, same data.")
-@click.option("--users", type=click.IntRange(2), default=None, help="Users in the tenant [default: calls / 8, 12 to 2,000].")
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, allow_dash=True),
-              help="JSON Lines file to write (- for stdout; .gz is gzipped).")
-def generate(calls, seed, users, out):
-    """Write a synthetic tenant's call records as JSON Lines, in Graph's exact JSON shape.
-
-    \b
-    Peer-to-peer calls, meetings, PSTN calls through the Teams media processor to
-    Direct Routing SBCs, auto attendant -> call queue transfers, Wi-Fi and wired
-    subnets, shared media relays and failures; planted for the saved queries to find:
-    a bad relay (52.114.188.32), a failing SBC and a poor Wi-Fi subnet (10.30.5.0).
-    """
-    if out == "-":
-        stream = sys.stdout
-    elif out.endswith(".gz"):
-        stream = gzip.open(out, "wt", encoding="utf-8")
-    else:
-        stream = open(out, "w", encoding="utf-8")
-    try:
-        for record in generate_records(calls, seed=seed, users=users):
-            stream.write(json.dumps(record, separators=(",", ":")) + "\n")
-    finally:
-        if out != "-":
-            stream.close()
-    if out != "-":
-        click.echo(f"wrote {calls} call records to {out}", err=True)
-
-
-@main.command()
-@click.option("--calls", default=2000, show_default=True, type=click.IntRange(1), help="Call records to make.")
-@click.option("--seed", default=1, show_default=True, help="Same seed, same data.")
-@neo4j_options
-def demo(calls, seed, uri, username, password, database):
-    """Generate a synthetic tenant and load it (see `generate`), then say what to run first."""
-    progress = Progress(enabled=sys.stderr.isatty())
-    items = (Item(f"demo:{i}", record=r) for i, r in enumerate(generate_records(calls, seed=seed)))
-    with open_graph(uri, username, password, database) as graph:
-        ensure_schema(graph)
-        summary = load_records(graph, items, on_batch=progress.update)
-    progress.clear()
-    click.echo(format_summary(summary, time.monotonic() - progress.started), err=True)
-    click.echo("Run first: callgraph query shared-relays   (the bad relay is at the top), then "
-               "gateway-health, poor-subnets and pstn-paths.", err=True)

@@ -3,7 +3,7 @@
 The shape is cartography's get -> transform -> load, with the get side running ahead of
 the load side: one thread lists pages, a few workers fetch complete records, and the
 caller's thread consumes finished records (writing a file, or feeding
-:func:`loader.pipeline.load_records`). The queues between them are bounded, so memory
+:func:`loader.store.load.load_records`). The queues between them are bounded, so memory
 stays flat however many records a window holds: when the loader is slow, fetching waits.
 
 What "complete" means (reference 4.2, lessons 2): ``GET {id}?$expand=sessions($expand=segments)``,
@@ -23,7 +23,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable, Iterator
 from urllib.parse import quote
 
-from .graph_api import GraphClient, NotFound, RequestFailed
+from ..ingest.values import FieldError, to_timestamp
+from ..store.versions import OLDER, UNCHANGED, Held, decide
+from .client import GraphClient, NotFound, RequestFailed
 
 LIST_PATH = "/communications/callRecords"
 AVAILABILITY_DELAY = timedelta(minutes=150)  # first version within 150 min of call end (reference 4.10)
@@ -326,17 +328,15 @@ class Fetcher:
 
 # --- sync decisions ------------------------------------------------------------------------
 
-def needs_fetch(stub: dict, stored: dict | None, participants: bool) -> bool:
-    """Whether a listed record must be fetched: new, newer than stored, or stored incomplete."""
-    if stored is None or not stored.get("hasSessions") or (participants and not stored.get("hasParticipants")):
-        return True
-    version, stored_version = _int(stub.get("version")), stored.get("version") or 0
-    if version != stored_version:
-        return version > stored_version
-    modified, stored_modified = _graph_time(stub.get("lastModifiedDateTime")), native(stored.get("modified"))
-    if modified is None or stored_modified is None:
-        return modified is not None and stored_modified is None
-    return modified > stored_modified
+def needs_fetch(stub: dict, stored: Held | None, participants: bool) -> bool:
+    """Whether a listed record must be fetched: what the full record would do to the one stored,
+    by the loader's version rule, is anything but 'older' or 'unchanged'."""
+    try:
+        modified = to_timestamp(stub.get("lastModifiedDateTime"), "lastModifiedDateTime")
+    except FieldError:
+        modified = None
+    listed = Held(_int(stub.get("version")), modified, True, participants)
+    return decide(listed, stored)[0] not in (OLDER, UNCHANGED)
 
 
 def native(value):

@@ -25,6 +25,8 @@ from typing import BinaryIO, Iterator
 
 import ijson
 
+from ..errors import InputError
+
 READ_BUFFER = 1 << 20
 JSON_SUFFIXES = (".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz", ".gz")
 
@@ -38,10 +40,6 @@ class Item:
     kind: str = "callRecord"  # or PstnCall / DirectRoutingCall: a getPstnCalls / getDirectRoutingCalls row
     error: str | None = None  # the input could not be read at this place
     ignored: str | None = None  # readable, but not a call record (what it is instead)
-
-
-class InputError(Exception):
-    """A path given on the command line cannot be read at all."""
 
 
 def expand_paths(paths: list[str]) -> Iterator[str]:

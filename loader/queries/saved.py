@@ -17,7 +17,7 @@ top) is the query's metadata::
     // :param since => null
 
 A ``summary:`` line marks an aggregate whose whole result ``callgraph summarize`` keeps (see
-:mod:`loader.summaries`), and names the parameters that keep every row (``summary: as is``
+:mod:`loader.queries.summaries`), and names the parameters that keep every row (``summary: as is``
 when the defaults do). Queries run in read transactions, so a saved query can never write.
 """
 
@@ -33,16 +33,21 @@ import neo4j
 from neo4j.graph import Node, Path as GraphPath, Relationship
 from neo4j.time import Date, DateTime, Duration, Time
 
-from .values import FieldError, to_datetime
-from .write import Graph
+from ..errors import QueryError
+from ..ingest.values import FieldError, to_datetime
+from ..store.connection import Graph
 
-CYPHER_DIR = Path(__file__).resolve().parent.parent / "cypher"
+def _cypher_dir() -> Path:
+    """Where the saved queries are: inside the installed package (a wheel carries the files of
+    the repository's top-level ``cypher/`` as ``loader/cypher``), else that ``cypher/`` itself, in
+    a source checkout or an editable install. There is one copy to edit: the top-level one."""
+    packaged = Path(__file__).resolve().parent.parent / "cypher"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "cypher"
+
+
+CYPHER_DIR = _cypher_dir()
 
 TYPES = ("int", "float", "string", "bool", "datetime", "string[]")
-
-
-class QueryError(Exception):
-    """A saved query or its parameters are wrong; the message says what to do."""
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Talking to Microsoft Graph: app-only tokens (msal), one httpx client, rate limits, retries.
 
 Everything that decides how a request is sent lives here, so the orchestration in
-:mod:`loader.fetch` only says *what* to get. The rules come from the reference
+:mod:`loader.msgraph.fetch` only says *what* to get. The rules come from the reference
 (graph-callrecords-api.md section 9, lessons section 8):
 
 - every request passes a client-side rate limiter first, so callgraph stays under Graph's
@@ -33,6 +33,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from ..errors import GraphError
+
 PERMISSION = "CallRecords.Read.All"
 
 # --cloud: (authority host, Graph base). Call records exist in the global cloud and US Gov
@@ -49,15 +51,11 @@ CLOUDS = {
 DEFAULT_LIMITS = {"tenant": (1500, 20.0), "list": (40, 20.0), "record": (40, 20.0), "pstn": (200, 60.0)}
 
 
-class GraphError(Exception):
-    """Graph cannot be used at all (credentials, permission, settings): one line says what to fix."""
-
-
 class NotFound(Exception):
     """Graph answered 404 for this URL."""
 
 
-class RequestFailed(Exception):
+class RequestFailed(GraphError):
     """A request still failed after the allowed attempts; the message says how."""
 
 

@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, Callable
 
 from neo4j.time import DateTime
 
-from .write import Graph, Rows
+from ..store.connection import Graph, Rows
 
 if TYPE_CHECKING:  # a load marks the summaries stale and needs no saved query
-    from .queries import SavedQuery
+    from .saved import SavedQuery
 
 # What a summarized query is run with besides its summary: line: every call, every row.
 EVERY_ROW = {"since": None, "until": None, "fresh": True, "limit": 2**62}
@@ -75,7 +75,7 @@ def mark_calls_changed(graph: Graph) -> None:
 
 
 def summarized_queries() -> list[SavedQuery]:
-    from .queries import load_all
+    from .saved import load_all
 
     return [q for q in load_all().values() if q.summary is not None]
 

@@ -15,12 +15,15 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Callable, Iterable, Iterator
 
-from .source import Item, expand_paths, read_items
-from .transform import RecordError, RecordRows, record_id_of, transform_record
-from .model import PART_OF_TOLERANCE_SECONDS
-from .transform_pstn import LogRow, transform_log_row
-from .summaries import mark_calls_changed
-from .write import Graph, delete_orphans, link_log_rows, write_batch, write_log_rows
+from ..ingest.files import Item, expand_paths, read_items
+from ..ingest.transform import RecordError, record_id_of, transform_record
+from ..ingest.tree import RecordRows
+from ..model import PART_OF_TOLERANCE_SECONDS
+from ..ingest.pstn import LogRow, transform_log_row
+from ..queries.summaries import mark_calls_changed
+from .connection import Graph
+from .logrows import link_log_rows, write_log_rows
+from .write import delete_orphans, write_batch
 
 
 @dataclass
@@ -79,7 +82,7 @@ def load_records(graph: Graph, items: Iterable[Item], batch_size: int = 100, wri
     def flush() -> None:
         nonlocal writing
         if batch:
-            if not writing:  # the summaries are stale from the first write (see loader.summaries)
+            if not writing:  # the summaries are stale from the first write (see loader.queries.summaries)
                 mark_calls_changed(graph)
                 writing = True
             writer.submit(list(batch.values()))

@@ -21,129 +21,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import neo4j
-from neo4j import GraphDatabase
-from neo4j.exceptions import AuthError, ClientError, ConfigurationError, ServiceUnavailable
 
-from .model import NODE_BY_LABEL, NODES, RELS, datetime_names, stored_names
-from .transform import RecordRows
-from .values import Timestamp
-
-DEFAULT_URI = "neo4j://127.0.0.1:7687"
-DEFAULT_USER = "neo4j"
-DEFAULT_DATABASE = "neo4j"
-
-# outcomes of one record
-NEW, REPLACED, COMPLETED, UNCHANGED, OLDER = "loaded", "replaced", "completed", "unchanged", "older"
-
-
-class DatabaseError(Exception):
-    """The database cannot be used; the message says what to do."""
-
-
-@dataclass
-class Graph:
-    """A driver plus the database every session must name (``database=`` saves a round trip
-    and is what clusters and Aura need)."""
-
-    driver: neo4j.Driver
-    database: str
-    uri: str
-
-    def close(self) -> None:
-        self.driver.close()
-
-    def __enter__(self) -> "Graph":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def session(self, read: bool = False) -> neo4j.Session:
-        mode = neo4j.READ_ACCESS if read else neo4j.WRITE_ACCESS
-        return self.driver.session(database=self.database, default_access_mode=mode)
-
-
-def connect(uri: str, user: str, password: str | None, database: str) -> Graph:
-    """Open and check a connection; every failure becomes one line saying what to fix."""
-    try:
-        # Notifications are advice for people writing queries; a loader's users can't act on them.
-        driver = GraphDatabase.driver(uri, auth=(user, password or ""), notifications_min_severity="OFF")
-    except (ValueError, ConfigurationError) as exc:
-        raise DatabaseError(f"bad Neo4j URI {uri!r}: {exc}. Use e.g. neo4j://127.0.0.1:7687 or neo4j+s://<id>.databases.neo4j.io") from None
-    try:
-        driver.verify_connectivity()
-        with driver.session(database=database) as session:
-            session.run("RETURN 1").consume()
-    except AuthError:
-        driver.close()
-        raise DatabaseError(f"Neo4j at {uri} refused user {user!r}: check NEO4J_USERNAME and NEO4J_PASSWORD "
-                            "(or --username/--password)") from None
-    except ServiceUnavailable:
-        driver.close()
-        raise DatabaseError(f"cannot reach Neo4j at {uri}: start it (scripts/neo4j start, or docker compose up -d) "
-                            "or point NEO4J_URI at your server") from None
-    except ClientError as exc:
-        driver.close()
-        if "DatabaseNotFound" in (exc.code or ""):
-            raise DatabaseError(f"Neo4j at {uri} has no database {database!r}: create it, or set NEO4J_DATABASE "
-                                "to an existing one") from None
-        raise DatabaseError(f"Neo4j at {uri} refused the connection: {exc.message}") from None
-    return Graph(driver, database, uri)
-
-
-class Rows(list):
-    """A statement's batch parameter (rows, ids, keys) that prints as its length.
-
-    The driver formats every RUN message for its debug log before it knows whether debug
-    logging is on (neo4j 6.4: ``" ".join(map(repr, fields))``). For a batch of call records
-    that is megabytes of text per statement: the largest single cost of the loader's Python
-    side in a py-spy profile of a 100,000-record load. It packs exactly as a list does, and a
-    user who does turn on the driver's debug log sees row counts instead of call data.
-    """
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return f"<{len(self)} rows>"
-
-
-# --- schema ----------------------------------------------------------------------------------
-
-def schema_statements() -> dict[str, str]:
-    """Constraints on every key, indexes for the saved queries, by name; all idempotent."""
-    statements = {}
-    for node in NODES:
-        name = f"{node.label.lower()}_{node.key}"
-        statements[name] = f"CREATE CONSTRAINT {name} IF NOT EXISTS FOR (n:{node.label}) REQUIRE n.{node.key} IS UNIQUE"
-        for props in node.index_columns():
-            name = f"{node.label.lower()}_{'_'.join(props)}"
-            on = ", ".join(f"n.{prop}" for prop in props)
-            statements[name] = f"CREATE INDEX {name} IF NOT EXISTS FOR (n:{node.label}) ON ({on})"
-    return statements
-
-
-def ensure_schema(graph: Graph) -> list[str]:
-    """Create what is missing (schema changes run one per auto-commit transaction).
-
-    The names present are read first, so on a database that has them all (every load but
-    the first) this is two quick reads instead of twenty schema statements.
-    """
-    statements = schema_statements()
-    with graph.session() as session:
-        try:
-            present = {row["name"] for show in ("CONSTRAINTS", "INDEXES")
-                       for row in session.run(f"SHOW {show} YIELD name RETURN name")}
-        except ClientError:  # a role that may not list the schema: create it all, idempotently
-            present = set()
-        missing = [statement for name, statement in statements.items() if name not in present]
-        for statement in missing:
-            session.run(statement).consume()
-        if missing:
-            session.run("CALL db.awaitIndexes(300)").consume()
-    return list(statements.values())
-
-
-# --- writes ----------------------------------------------------------------------------------
+from ..ingest.tree import RecordRows
+from ..ingest.values import Timestamp
+from ..model import NODE_BY_LABEL, NODES, RELS, datetime_names, stored_names
+from .connection import Graph, Rows
+from .versions import REPLACED, Held, decide
 
 # Every statement of a batch finds its nodes by a unique key, so its plan does not depend on
 # how many nodes there are. Neo4j still replans a cached statement once the counts have moved
@@ -250,7 +133,7 @@ _REL_ORDER = [(r.start, r.type, r.end) for r in RELS
               if r not in _LINKS.get(r.start, ()) and not (r.type == "CONTAINS" and r.end in _PARENT)]
 _SHARED_LINKS = "|".join(sorted({r.type for r in RELS if not NODE_BY_LABEL[r.end].owned}))
 
-_READ_VERSIONS = REPLAN_SKIP + """
+READ_VERSIONS = REPLAN_SKIP + """
 UNWIND $ids AS id MATCH (c:CallRecord {id: id})
 RETURN c.id AS id, c.version AS version, c.lastModifiedDateTime AS modified,
        c.sessionCount IS NOT NULL AS hasSessions, c.participantCount IS NOT NULL AS hasParticipants
@@ -264,6 +147,14 @@ WITH DISTINCT s
 RETURN CASE {" ".join(f"WHEN s:{label} THEN '{label}'" for label in _SHARED_LINKED)} END AS label,
        CASE {" ".join(f"WHEN s:{label} THEN s.{NODE_BY_LABEL[label].key}" for label in _SHARED_LINKED)} END AS key
 """
+
+
+def held_of(row) -> Held:
+    """A stored record's version as :func:`loader.store.versions.decide` takes it (a row of
+    READ_VERSIONS)."""
+    return Held(row["version"] or 0, Timestamp.of(row["modified"]), row["hasSessions"], row["hasParticipants"])
+
+
 # A replaced record keeps its node, emptied of the old version's properties, subtree and links:
 # the PSTN and Direct Routing rows linked to it (PART_OF) stay linked.
 _CLEAR_RECORDS = REPLAN_SKIP + """
@@ -272,32 +163,6 @@ CALL (c) { MATCH (c)-[:CONTAINS*1..4]->(x) DETACH DELETE x }
 CALL (c) { MATCH (c)-[r]->() DELETE r }
 SET c = {id: c.id}
 """
-
-
-def decide(incoming: RecordRows, stored: dict | None) -> tuple[str, list[str]]:
-    """(outcome, parts to write) for one record against what the database holds."""
-    if stored is None:
-        return NEW, list(incoming.parts)
-    mine = (incoming.version or 0, incoming.last_modified)
-    theirs = (stored["version"] or 0, Timestamp.of(stored["modified"]))
-    if is_later(mine, theirs):
-        return REPLACED, list(incoming.parts)
-    if is_later(theirs, mine):
-        return OLDER, []
-    parts = []
-    if incoming.has_sessions and not stored["hasSessions"]:
-        parts.append("sessions")
-    if incoming.has_participants and not stored["hasParticipants"]:
-        parts.append("participants")
-    return (COMPLETED, ["record"] + parts) if parts else (UNCHANGED, [])
-
-
-def is_later(a: tuple, b: tuple) -> bool:
-    if a[0] != b[0]:
-        return a[0] > b[0]
-    if a[1] is None or b[1] is None:
-        return a[1] is not None and b[1] is None
-    return a[1] > b[1]
 
 
 @dataclass
@@ -356,13 +221,13 @@ def _merge_shared(tx: neo4j.ManagedTransaction, shared: dict[str, list]) -> int:
 
 
 def _write_tx(tx: neo4j.ManagedTransaction, records: list[RecordRows]) -> BatchResult:
-    stored = {row["id"]: row.data() for row in tx.run(_READ_VERSIONS, ids=Rows(r.id for r in records))}
+    stored = {row["id"]: held_of(row) for row in tx.run(READ_VERSIONS, ids=Rows(r.id for r in records))}
     result = BatchResult()
     nodes: dict[str, dict] = {}  # owned label -> key -> props
     rels: dict[tuple, list] = {}
     replaced = []
     for record in records:
-        outcome, parts = decide(record, stored.get(record.id))
+        outcome, parts = decide(record.held, stored.get(record.id))
         result.outcomes[record.id] = outcome
         if outcome == REPLACED:
             replaced.append(record.id)
@@ -457,101 +322,3 @@ def delete_orphans(graph: Graph, unlinked: dict) -> None:
         with graph.session() as session:
             session.execute_write(work)
 
-
-# --- sync: what is stored, the watermark, PSTN and Direct Routing rows -----------------------
-
-def stored_versions(graph: Graph, ids: list[str]) -> dict[str, dict]:
-    """Version, lastModifiedDateTime and completeness of the records held, by id (sync's skip test)."""
-    with graph.session(read=True) as session:
-        return session.execute_read(lambda tx: {r["id"]: r.data() for r in tx.run(_READ_VERSIONS, ids=ids)})
-
-
-def read_sync_state(graph: Graph, tenant_id: str) -> dict | None:
-    with graph.session(read=True) as session:
-        record = session.run("MATCH (s:SyncState {tenantId: $t}) RETURN properties(s) AS s", t=tenant_id).single()
-    return record["s"] if record else None
-
-
-def save_sync_state(graph: Graph, tenant_id: str, props: dict) -> None:
-    """Set the tenant's SyncState properties (None removes one)."""
-    with graph.session() as session:
-        session.execute_write(lambda tx: tx.run(
-            "MERGE (s:SyncState {tenantId: $t}) SET s += $props", t=tenant_id, props=props).consume())
-
-
-_LOG_ROWS = """
-UNWIND $rows AS row
-MERGE (n:{label} {{id: row.props.id}}) SET n += row.props{datetimes}
-WITH n, row
-CALL (n, row) {{
-  WITH n, row WHERE row.user IS NOT NULL
-  MERGE (u:Endpoint {{key: row.user.key}}) ON CREATE SET u += row.user.props
-  MERGE (n)-[:FOR_USER]->(u)
-}}
-CALL (n, row) {{
-  WITH n, row WHERE row.sbc IS NOT NULL
-  MERGE (s:Sbc {{fqdn: row.sbc}})
-  MERGE (n)-[:VIA_SBC]->(s)
-}}
-"""
-
-
-def write_log_rows(graph: Graph, rows: list) -> int:
-    """Merge PSTN / Direct Routing rows (transform_pstn.LogRow) by id, with their user and SBC links."""
-    by_label: dict[str, list] = {}
-    for row in rows:
-        by_label.setdefault(row.label, []).append({"props": row.props, "user": row.user, "sbc": row.sbc})
-
-    def tx_work(tx):
-        for label, batch in by_label.items():
-            statement = _LOG_ROWS.format(label=label, datetimes=datetimes_set(NODE_BY_LABEL[label], "row.props"))
-            tx.run(statement, rows=Rows(batch)).consume()
-
-    with graph.session() as session:
-        session.execute_write(tx_work)
-    return len(rows)
-
-
-_LINK_BY_ID = """
-MATCH (r:PstnCall|DirectRoutingCall) WHERE r.startDateTime >= $since AND r.startDateTime < $until
-  AND NOT EXISTS { (r)-[:PART_OF]->() }
-UNWIND [x IN [r.id, r.callId, r.correlationId] WHERE x IS NOT NULL] AS candidate
-MATCH (c:CallRecord {id: candidate})
-WITH r, collect(DISTINCT c) AS records WHERE size(records) = 1
-WITH r, records[0] AS c
-CREATE (r)-[:PART_OF {matchedBy: 'id'}]->(c)
-RETURN count(*) AS linked
-"""
-
-_LINK_BY_USER_AND_TIME = """
-MATCH (r:PstnCall|DirectRoutingCall) WHERE r.startDateTime >= $since AND r.startDateTime < $until
-  AND r.userId IS NOT NULL AND NOT EXISTS { (r)-[:PART_OF]->() }
-MATCH (u:Endpoint {key: 'user:' + r.userId})
-CALL (u) {
-  MATCH (u)<-[:ORGANIZED_BY|PARTICIPANT]-(c:CallRecord) RETURN c
-  UNION
-  MATCH (u)<-[:CALLER|CALLEE]-(:Session)<-[:CONTAINS]-(c:CallRecord) RETURN c
-}
-WITH r, c, duration({seconds: $tolerance}) AS slack
-WHERE c.startDateTime - slack <= r.startDateTime <= coalesce(c.endDateTime, c.startDateTime) + slack
-WITH r, collect(DISTINCT c) AS records WHERE size(records) = 1
-WITH r, records[0] AS c
-CREATE (r)-[:PART_OF {matchedBy: 'userTimeWindow', toleranceSeconds: $tolerance,
-                      startOffsetSeconds: duration.inSeconds(c.startDateTime, r.startDateTime).seconds}]->(c)
-RETURN count(*) AS linked
-"""
-
-
-def link_log_rows(graph: Graph, since, until, tolerance_seconds: int) -> dict:
-    """Link unlinked rows that started in [since, until) to a call record, where the evidence allows.
-
-    First by id (a row id, callId or correlationId that is a record id), then by the row's
-    user taking part in exactly one record whose time span holds the row's start. Rows with
-    no candidate, or several, stay unlinked: a wrong edge is worse than none. Run again, it
-    links rows whose record arrived since (records appear up to 150 min after a call).
-    """
-    with graph.session() as session:
-        by_id = session.execute_write(lambda tx: tx.run(_LINK_BY_ID, since=since, until=until).single()["linked"])
-        by_time = session.execute_write(lambda tx: tx.run(
-            _LINK_BY_USER_AND_TIME, since=since, until=until, tolerance=tolerance_seconds).single()["linked"])
-    return {"id": by_id, "userTimeWindow": by_time}

@@ -1,0 +1,110 @@
+"""What the commands share: connection options, write options, progress and summaries."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+
+from ..errors import DatabaseError
+from ..queries.summaries import state as summaries_state
+from ..store.connection import DEFAULT_DATABASE, DEFAULT_URI, DEFAULT_USER, connect
+from ..store.load import Summary
+
+
+def neo4j_options(command):
+    """The connection options every database command takes, with the usual Neo4j variables."""
+    options = [
+        click.option("--uri", envvar="NEO4J_URI", default=DEFAULT_URI, show_default=True,
+                     help="Neo4j URI [env NEO4J_URI]. neo4j:// routes in a cluster; neo4j+s:// for Aura."),
+        click.option("--username", envvar="NEO4J_USERNAME", default=DEFAULT_USER, show_default=True,
+                     help="Neo4j user [env NEO4J_USERNAME]."),
+        click.option("--password", envvar="NEO4J_PASSWORD", default=None,
+                     help="Neo4j password [env NEO4J_PASSWORD]; prefer the variable, so it stays out of "
+                          "shell history. The local server from scripts/neo4j uses callgraph-dev."),
+        click.option("--database", envvar="NEO4J_DATABASE", default=DEFAULT_DATABASE, show_default=True,
+                     help="Database name [env NEO4J_DATABASE]."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def write_options(command):
+    """How `load` and `sync` write: records per transaction, transactions at once, summaries after."""
+    options = [
+        click.option("--batch-size", default=100, show_default=True, type=click.IntRange(1, 100_000),
+                     help="Call records per transaction."),
+        click.option("--writers", default=3, show_default=True, type=click.IntRange(1, 16),
+                     help="Transactions written at the same time, so Neo4j works on one batch while it "
+                          "commits another and Python prepares the next. More can help against a remote "
+                          "server or a cluster; 1 writes strictly one batch after the other."),
+        click.option("--summarize", "and_summarize", is_flag=True,
+                     help="Then rebuild the saved aggregates' summaries (see `callgraph summarize`)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def open_graph(uri: str, username: str, password: str | None, database: str):
+    try:
+        return connect(uri, username, password, database)
+    except DatabaseError as exc:
+        hint = "" if password else " (no password was given: set NEO4J_PASSWORD)"
+        raise DatabaseError(str(exc) + hint) from None
+
+
+def after_load(graph, and_summarize: bool) -> None:
+    """Rebuild the summaries when asked; otherwise say when the load made them stale."""
+    if and_summarize:
+        from .query import run_summarize
+
+        run_summarize(graph)
+    else:
+        kept = summaries_state(graph)
+        if kept.exists and not kept.current:
+            click.echo("The summaries are out of date now: the aggregates read every call until "
+                       "`callgraph summarize` runs again.", err=True)
+
+
+def format_summary(summary: Summary, seconds: float) -> str:
+    c = summary.counts
+    lines = [f"{summary.read} records read in {seconds:.1f}s: {c['loaded']} loaded, {c['replaced']} replaced by a "
+             f"newer version, {c['completed']} completed, {c['unchanged']} unchanged, {c['older']} skipped as older, "
+             f"{c['rejected']} rejected"]
+    if summary.log_rows:
+        linked = summary.linked
+        lines.append(f"{summary.log_rows} PSTN and Direct Routing rows loaded; linked to call records: "
+                     f"{linked.get('id', 0)} by id, {linked.get('userTimeWindow', 0)} by user and time window")
+    for (origin, what), n in sorted(summary.ignored.items()):
+        lines.append(f"skipped {origin}: {n} x {what}")
+    return "\n".join(lines)
+
+
+class Progress:
+    """One status line on a terminal, redrawn at most five times a second."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.started = time.monotonic()
+        self.last = 0.0
+        self.shown = False
+
+    def update(self, summary: Summary) -> None:
+        now = time.monotonic()
+        if not self.enabled or now - self.last < 0.2:
+            return
+        self.last = now
+        rate = summary.read / max(now - self.started, 1e-6)
+        click.echo(f"\r{summary.read:,} records, {summary.elements:,} graph elements written "
+                   f"({rate:,.0f} records/s) ", err=True, nl=False)
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            click.echo("\r\033[K", err=True, nl=False)
+            self.shown = False
+
+

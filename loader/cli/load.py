@@ -1,0 +1,106 @@
+"""`callgraph schema`, `load` and `export`: call records from files into Neo4j, or into CSV files
+for neo4j-admin import."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from ..store.load import Problem, items_from_paths, load_records
+from ..store.schema import ensure_schema
+from .common import Progress, after_load, format_summary, neo4j_options, open_graph, write_options
+
+
+@click.command()
+@neo4j_options
+def schema(uri, username, password, database):
+    """Create callgraph's constraints and indexes (idempotent; `load` does this too)."""
+    with open_graph(uri, username, password, database) as graph:
+        statements = ensure_schema(graph)
+    click.echo(f"schema ready: {len(statements)} constraints and indexes on {database} at {uri}", err=True)
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@neo4j_options
+@write_options
+@click.option("--tenant-id", envvar="AZURE_TENANT_ID", default=None,
+              help="Tenant the records came from [env AZURE_TENANT_ID]. Default: the organizer's tenant "
+                   "found in each record.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress line; rejects and the summary still print.")
+def load(paths, uri, username, password, database, batch_size, writers, and_summarize, tenant_id, quiet):
+    """Load call records from PATH... into Neo4j.
+
+    \b
+    PATH is a file, a directory (searched recursively for *.json, *.jsonl, *.ndjson and
+    their .gz forms) or - for standard input. Each file may hold one callRecord, a Graph
+    page ({"value": [...]}), a JSON array of records, or JSON Lines; gzip is detected.
+
+    \b
+    Versions: a newer record replaces its whole subtree, an older one is skipped, the
+    same one is left as it is, so loading the same input twice changes nothing.
+    Bad records are rejected one line each (file, line or position, record id, reason)
+    and the good ones around them still load.
+
+    \b
+    Exit status: 0 all loaded, 1 something was rejected (or the database failed),
+    2 usage error.
+    """
+    progress = Progress(enabled=not quiet and sys.stderr.isatty())
+
+    def on_problem(problem: Problem) -> None:
+        progress.clear()
+        click.echo(f"rejected: {problem}", err=True)
+
+    items = items_from_paths(list(paths))
+    with open_graph(uri, username, password, database) as graph:
+        ensure_schema(graph)
+        summary = load_records(graph, items, batch_size=batch_size, writers=writers, tenant_id=tenant_id,
+                               on_batch=progress.update, on_problem=on_problem)
+        progress.clear()
+        click.echo(format_summary(summary, time.monotonic() - progress.started), err=True)
+        after_load(graph, and_summarize)
+    if summary.counts["rejected"]:
+        sys.exit(1)
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("--format", "fmt", type=click.Choice(["neo4j-admin"]), default="neo4j-admin", show_default=True,
+              help="Only neo4j-admin for now: CSV files with typed headers.")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False),
+              help="Directory for the CSV files (created if missing).")
+@click.option("--tenant-id", envvar="AZURE_TENANT_ID", default=None, help="As for load [env AZURE_TENANT_ID].")
+@click.option("--neo4j-admin", "admin", default="neo4j-admin", show_default=True,
+              help='How to call neo4j-admin in the printed command, e.g. "scripts/neo4j admin".')
+def export(paths, fmt, out, tenant_id, admin):
+    """Write call records from PATH... as CSV files for `neo4j-admin database import`.
+
+    \b
+    The fastest first backfill into a fresh, stopped database: the same graph `load`
+    builds (newest version of each record, shared nodes once), as one CSV per label
+    and relationship type. The import command is printed on standard output; run it
+    with Neo4j stopped, then start Neo4j and run `callgraph schema` (and `callgraph
+    summarize` for a big tenant).
+    """
+    from ..store.export import export_neo4j_admin, import_command
+
+    started = time.monotonic()
+    summary, args = export_neo4j_admin(items_from_paths(list(paths)), Path(out), tenant_id)
+    for problem in summary.problems:
+        click.echo(f"rejected: {problem}", err=True)
+    c = summary.counts
+    click.echo(f"{summary.read} records read in {time.monotonic() - started:.1f}s: {c['loaded']} exported "
+               f"({c['replaced']} replaced by a newer version, {c['completed']} completed), {c['unchanged']} "
+               f"unchanged, {c['older']} skipped as older, {c['rejected']} rejected; {summary.elements} nodes and "
+               f"relationships in {len(args)} files in {out}", err=True)
+    for (origin, what), n in sorted(summary.ignored.items()):
+        click.echo(f"skipped {origin}: {n} x {what}", err=True)
+    click.echo(import_command(Path(out), args, admin=admin))
+    if c["rejected"]:
+        sys.exit(1)
+
+

@@ -1,0 +1,64 @@
+"""The errors callgraph raises for people to read: one family, each with its exit status.
+
+Every failure a user can fix (a bad option or file, a saved query that does not parse, a
+database that cannot be reached, a sign-in that Microsoft refuses) is raised as one of
+these, with a message of one line that says what to do. The command line maps them to its
+output once, in its group (:mod:`loader.cli`); library callers catch :class:`CallgraphError`.
+
+::
+
+    CallgraphError                exit 1: something outside the command failed
+    ├── UsageError                exit 2: the command was asked something it cannot do
+    │   ├── InputError            a path, file or input that cannot be read as records
+    │   ├── ParameterError        an option or query parameter of the wrong form
+    │   └── QueryError            a saved query that is missing or does not parse
+    ├── DatabaseError             Neo4j cannot be used (down, refused, wrong URI, TLS, Cypher error)
+    ├── GraphError                Microsoft Graph or its sign-in refused (permissions, secrets)
+    └── Interrupted               exit 130: Ctrl-C
+
+Errors about one record (:class:`loader.ingest.transform.RecordError`) are not here: they
+reject that record, are listed in the load's summary, and never stop a load.
+"""
+
+from __future__ import annotations
+
+
+class CallgraphError(Exception):
+    """A failure with a message for the user and the exit status the command ends with."""
+
+    exit_code = 1
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(CallgraphError):
+    exit_code = 2
+
+
+class InputError(UsageError):
+    """A path, file or stream that cannot be read as call records."""
+
+
+class ParameterError(UsageError):
+    """An option or a query parameter of the wrong form."""
+
+
+class QueryError(UsageError):
+    """A saved query that is missing, or whose file does not parse."""
+
+
+class DatabaseError(CallgraphError):
+    """The database cannot be used; the message says what to do."""
+
+
+class GraphError(CallgraphError):
+    """Microsoft Graph (or its sign-in) refused; the message says what to change."""
+
+
+class Interrupted(CallgraphError):
+    exit_code = 130
