@@ -19,7 +19,8 @@ from loader.store.connection import Graph, connect
 from loader.store.schema import ensure_schema
 
 REPO = Path(__file__).resolve().parent.parent
-FIXTURES = (REPO.parent / "shared" / "fixtures" / "graph-docs").resolve()
+# Microsoft's documented example bodies for the callRecords API, kept with the tests (see its README)
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "graph-docs"
 TEST_HOME = REPO / ".neo4j-test"
 
 
