@@ -1,8 +1,9 @@
 """`callgraph fetch` and `callgraph sync`: pull call records from Microsoft Graph.
 
-``fetch`` writes complete records to a JSON Lines file (no database); ``sync`` streams them
-straight into Neo4j through the loader's one write path (:func:`loader.store.load.load_records`)
-and keeps a watermark there so the next run continues where this one ended.
+``fetch`` writes complete records to a JSON Lines file (no database); ``sync`` is a thin
+wrapper over :func:`loader.msgraph.sync.sync`, which streams them into Neo4j through the
+loader's one write path and keeps a watermark there so the next run continues where this one
+ended.
 """
 
 from __future__ import annotations
@@ -12,33 +13,17 @@ import json
 import os
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import click
 
-from ..msgraph.fetch import (
-    native,
-    DEFAULT_NOT_FOUND_SCHEDULE,
-    PSTN_FUNCTIONS,
-    RETENTION,
-    Fetcher,
-    needs_fetch,
-    next_watermark,
-    parse_duration,
-    parse_when,
-    plan_window,
-    pstn_rows,
-)
-from ..msgraph.client import CLOUDS, DEFAULT_LIMITS, GraphClient, GraphError, RateLimiter, RequestFailed, RetryPolicy, \
-    Settings, parse_limit
-from ..ingest.files import LOG_ROW_TYPES, Item
-from ..ingest.pstn import transform_log_row
-from ..ingest.transform import RecordError
-from ..model import PART_OF_TOLERANCE_SECONDS
-from ..store.load import Problem, load_records
-from ..store.logrows import link_log_rows, write_log_rows
+from ..ingest.files import LOG_ROW_TYPES
+from ..msgraph.client import CLOUDS, DEFAULT_LIMITS, GraphClient, GraphError, RateLimiter, RetryPolicy, Settings, \
+    parse_limit
+from ..msgraph.fetch import DEFAULT_NOT_FOUND_SCHEDULE, PSTN_FUNCTIONS, Fetcher, parse_duration, parse_when, pstn_rows
+from ..msgraph.sync import sync as run_sync
+from ..store.load import Problem
 from ..store.schema import ensure_schema
-from ..store.syncstate import read_sync_state, save_sync_state, stored_versions
 from .common import Progress, after_load, format_summary, neo4j_options, open_graph, write_options
 
 
@@ -275,95 +260,39 @@ def sync(since, until, overlap, pstn, batch_size, writers, and_summarize, uri, u
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--overlap") from None
     client = _client(o)
-    tenant = client.settings.tenant_id
-    participants = not o["no_participants"]
     progress = FetchProgress(enabled=not o["quiet"] and sys.stderr.isatty())
 
-    def on_problem(problem: Problem) -> None:
+    def on_note(text: str) -> None:
         progress.clear()
-        click.echo(f"rejected: {problem}", err=True)
+        click.echo(text, err=True)
+
+    def on_problem(problem: Problem) -> None:
+        on_note(f"rejected: {problem}")
 
     try:
         with client, open_graph(uri, username, password, database) as graph:
             ensure_schema(graph)
-            state = read_sync_state(graph, tenant)
-            window = None if o["ids"] and since_at is None else plan_window(state, since_at, until_at, overlap_td, now)
-            if window and window.note:
-                click.echo(window.note, err=True)
-            pending = dict(zip((state or {}).get("pendingIds") or [], (state or {}).get("pendingSince") or []))
-            retry_ids = list(o["ids"]) or list(pending)
-
-            def skip(stubs: list[dict]) -> set:
-                stored = stored_versions(graph, [s["id"] for s in stubs])
-                return {s["id"] for s in stubs if not needs_fetch(s, stored.get(s["id"]), participants)}
-
-            fetcher = Fetcher(client, o["workers"], participants, _schedule(o["not_found_retries"]), skip=skip)
-            loaded = {"n": 0}
-
-            def items():
-                for record in fetcher.records(window.since if window else None, window.until if window else None,
-                                              retry_ids):
-                    yield Item(f"graph:{record['id']}", record=record)
-                    progress.show(fetcher, client, loaded["n"])
-
-            def on_batch(summary) -> None:
-                loaded["n"] = summary.read
-                progress.show(fetcher, client, loaded["n"])
-
-            summary = load_records(graph, items(), batch_size=batch_size, writers=writers, tenant_id=tenant,
-                                   on_batch=on_batch, on_problem=on_problem)
-            pstn_lines = _sync_pstn(graph, client, window, overlap_td) if pstn and window else []
-            _save_state(graph, tenant, state, window, pending, fetcher, retry_ids, now)
+            report = run_sync(graph, client, since=since_at, until=until_at, overlap=overlap_td, ids=o["ids"],
+                              pstn=pstn, participants=not o["no_participants"], workers=o["workers"],
+                              not_found_schedule=_schedule(o["not_found_retries"]), batch_size=batch_size,
+                              writers=writers, now=now, on_note=on_note, on_problem=on_problem,
+                              on_record=lambda fetcher, loaded: progress.show(fetcher, client, loaded))
             progress.clear()
             seconds = time.monotonic() - progress.started
+            window = report.window
             head = (f"sync of {window.since:%Y-%m-%dT%H:%M:%SZ} .. {window.until:%Y-%m-%dT%H:%M:%SZ}"
                     + (" (from the watermark)" if window.from_watermark else "")) if window else "sync of given ids"
-            lines = [head] + _report_lines(fetcher, client, seconds) + [format_summary(summary, seconds)] + pstn_lines
+            lines = [head] + _report_lines(report.fetcher, client, seconds) + [format_summary(report.load, seconds)]
+            if report.pstn:
+                p = report.pstn
+                lines += [f"rejected: {line}" for line in p.rejected]
+                lines.append(f"PSTN: {p.rows['getPstnCalls']} getPstnCalls rows, {p.rows['getDirectRoutingCalls']} "
+                             f"getDirectRoutingCalls rows; linked to call records: {p.linked['id']} by id, "
+                             f"{p.linked['userTimeWindow']} by user and time window")
             click.echo("\n".join(lines), err=True)
             after_load(graph, and_summarize)
     except GraphError:
         progress.clear()
         raise
-    if fetcher.report.failed or fetcher.report.pending or summary.counts["rejected"]:
+    if not report.ok:
         sys.exit(1)
-
-
-def _save_state(graph, tenant, state, window, pending: dict, fetcher: Fetcher, asked: list, now: datetime) -> None:
-    """Advance the watermark over a completely listed window; keep what is still missing as pending."""
-    report = fetcher.report
-    still = {rid: pending.get(rid, now) for rid in {**report.failed, **report.pending}}
-    for rid, first in pending.items():
-        if rid not in asked and rid not in still:
-            still[rid] = first  # not asked this time (an --id run): keep it for the next sync
-    cutoff = now - RETENTION
-    given_up = [rid for rid, first in still.items() if native(first) < cutoff]
-    for rid in given_up:
-        click.echo(f"given up: {rid}: pending for more than 30 days, Graph no longer keeps it", err=True)
-        del still[rid]
-    props = {"pendingIds": sorted(still), "pendingSince": [still[rid] for rid in sorted(still)], "lastSyncAt": now}
-    if window:
-        props.update(lastSince=window.since, lastUntil=window.until, watermark=next_watermark(state, window))
-    save_sync_state(graph, tenant, props)
-
-
-def _sync_pstn(graph, client: GraphClient, window, overlap: timedelta) -> list[str]:
-    """PSTN and Direct Routing rows of the window, written in batches, then linked to records."""
-    counts, rejected = {}, []
-    for label, function in PSTN_FUNCTIONS.items():
-        batch, counts[function] = [], 0
-        for row in pstn_rows(client, function, window.since, window.until):
-            try:
-                batch.append(transform_log_row(row, label))
-            except RecordError as exc:
-                rejected.append(f"rejected: graph:{function}: row {row.get('id') if isinstance(row, dict) else '?'}: {exc}")
-                continue
-            if len(batch) >= 1000:
-                counts[function] += write_log_rows(graph, batch)
-                batch = []
-        if batch:
-            counts[function] += write_log_rows(graph, batch)
-    # rows of the overlap too: their records may have arrived (or been re-issued) since the last run
-    linked = link_log_rows(graph, window.since - overlap, window.until, PART_OF_TOLERANCE_SECONDS)
-    return rejected + [f"PSTN: {counts['getPstnCalls']} getPstnCalls rows, {counts['getDirectRoutingCalls']} "
-                       f"getDirectRoutingCalls rows; linked to call records: {linked['id']} by id, "
-                       f"{linked['userTimeWindow']} by user and time window"]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
 from ..model import CALL_RECORD_NODE
-from ..store.versions import PARTS, Held
+from ..store.versions import Held
 ROOT = CALL_RECORD_NODE.label  # the node a record's tree hangs from
 
 

@@ -1,14 +1,13 @@
-"""Write: the one path by which callgraph changes the database.
+"""Write: the one path by which callgraph writes call records into the database.
 
-Connection with clear errors, the schema (constraints and indexes from the model), and
-batched writes of transformed records: UNWIND statements built from :mod:`loader.model`,
-run in managed transactions (``execute_write``), which the driver retries on transient
-errors such as deadlocks and leader switches in a cluster.
+Batched writes of record trees (:mod:`loader.ingest.tree`): UNWIND statements built from
+:mod:`loader.model`, run in managed transactions (``execute_write``), which the driver
+retries on transient errors such as deadlocks and leader switches in a cluster.
 
-Versions are decided inside the same transaction that writes, so two loaders never
-interleave a check and a write: a newer record replaces its whole subtree, an older one
-is skipped, the same one is left alone, and the same version with parts the stored copy
-lacks (sessions or participants) is completed. The shared nodes a batch names (endpoints,
+Versions are decided (:func:`loader.store.versions.decide`) inside the same transaction that
+writes, so two loaders never interleave a check and a write: a newer record replaces its
+whole subtree, an older one is skipped, the same one is left alone, and the same version
+with parts the stored copy lacks (sessions or participants) is completed. The shared nodes a batch names (endpoints,
 relays) are merged just before, in a short transaction of their own, so that concurrent
 writers hold their locks for milliseconds; the ones no call links to any more are removed
 when the load ends.
