@@ -17,20 +17,16 @@ from loader.store.connection import connect
 
 def write_record(tx, rows) -> int:
     written = 0
-    for part in rows.parts.values():
-        for label, nodes in part["nodes"].items():
-            key = NODE_BY_LABEL[label].key
-            for node_key, props in nodes.items():
-                tx.run(f"MERGE (n:{label} {{{key}: $key}}) SET n += $props", key=node_key, props=props).consume()
-                written += 1
-    for part in rows.parts.values():
-        for (start, rel_type, end), rels in part["rels"].items():
-            skey, ekey = NODE_BY_LABEL[start].key, NODE_BY_LABEL[end].key
-            for rel in rels:
-                tx.run(f"MATCH (a:{start} {{{skey}: $start}}) MATCH (b:{end} {{{ekey}: $end}}) "
-                       f"MERGE (a)-[r:{rel_type}]->(b) SET r += $props",
-                       start=rel["start"], end=rel["end"], props=rel["props"]).consume()
-                written += 1
+    for label, node_key, props in rows.node_rows():
+        key = NODE_BY_LABEL[label].key
+        tx.run(f"MERGE (n:{label} {{{key}: $key}}) SET n += $props", key=node_key, props=props).consume()
+        written += 1
+    for (start, rel_type, end), rel in rows.rel_rows():
+        skey, ekey = NODE_BY_LABEL[start].key, NODE_BY_LABEL[end].key
+        tx.run(f"MATCH (a:{start} {{{skey}: $start}}) MATCH (b:{end} {{{ekey}: $end}}) "
+               f"MERGE (a)-[r:{rel_type}]->(b) SET r += $props",
+               start=rel["start"], end=rel["end"], props=rel["props"]).consume()
+        written += 1
     return written
 
 

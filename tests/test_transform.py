@@ -152,13 +152,13 @@ def test_the_model_names_every_property_written_below_the_record_for_the_docs_an
     records += list(generate(200, seed=7))
     unnamed = set()
     for record in records:
-        for part in transform_record(record).parts.values():
-            for label, rows in part["nodes"].items():
-                known = set(stored_names(NODE_BY_LABEL[label]))
-                unnamed |= {(label, name) for props in rows.values() for name in props if name not in known}
-            for (start, rel_type, end), links in part["rels"].items():
-                known = set(stored_names(next(r for r in RELS if (r.start, r.type, r.end) == (start, rel_type, end))))
-                unnamed |= {(rel_type, name) for link in links for name in link["props"] if name not in known}
+        tree = transform_record(record)
+        for label, _, props in tree.node_rows():
+            known = set(stored_names(NODE_BY_LABEL[label]))
+            unnamed |= {(label, name) for name in props if name not in known}
+        for (start, rel_type, end), link in tree.rel_rows():
+            known = set(stored_names(next(r for r in RELS if (r.start, r.type, r.end) == (start, rel_type, end))))
+            unnamed |= {(rel_type, name) for name in link["props"] if name not in known}
     assert len(records) > 200
     assert {label for label, _ in unnamed} <= {"CallRecord"}, unnamed
 

@@ -71,6 +71,16 @@ class RecordRows:
         """This record's version as :func:`loader.store.versions.decide` compares it."""
         return Held(self.version or 0, self.last_modified, self.has_sessions, self.has_participants)
 
+    def part_nodes(self, part: str) -> dict:
+        """The nodes of one part: label -> key -> properties (the writer's batch loop)."""
+        rows = self.parts.get(part)
+        return rows["nodes"] if rows else {}
+
+    def part_rels(self, part: str) -> dict:
+        """The relationships of one part: (start label, type, end label) -> [{start, end, props}]."""
+        rows = self.parts.get(part)
+        return rows["rels"] if rows else {}
+
     def node_rows(self, parts: Iterable[str] | None = None) -> Iterator[tuple[str, str, dict]]:
         """(label, key, properties) of every node in ``parts`` (default: all)."""
         for part in self._chosen(parts):

@@ -200,8 +200,8 @@ def shared_rows(records: list[RecordRows]) -> dict[str, list]:
     that all writers lock them in the same order: they may wait for each other, never deadlock."""
     merged: dict[str, dict] = {}
     for record in records:
-        for part in record.parts.values():
-            for label, rows in part["nodes"].items():
+        for part in record.parts:
+            for label, rows in record.part_nodes(part).items():
                 node = NODE_BY_LABEL[label]
                 if not node.owned:
                     by_key = merged.setdefault(label, {})
@@ -230,14 +230,14 @@ def _write_tx(tx: neo4j.ManagedTransaction, records: list[RecordRows]) -> BatchR
         result.outcomes[record.id] = outcome
         if outcome == REPLACED:
             replaced.append(record.id)
-        for part, rows_of_part in record.parts.items():
+        for part in record.parts:
             if part in parts:
                 continue
-            for label, rows in rows_of_part["nodes"].items():
+            for label, rows in record.part_nodes(part).items():
                 if not NODE_BY_LABEL[label].owned:  # merged before this transaction, but not linked
                     result.unlinked.setdefault(label, set()).update(rows)  # checked for orphans at the end
         for part in parts:
-            for label, rows in record.parts.get(part, {}).get("nodes", {}).items():
+            for label, rows in record.part_nodes(part).items():
                 if not NODE_BY_LABEL[label].owned:
                     continue
                 merged = nodes.setdefault(label, {})
@@ -248,7 +248,7 @@ def _write_tx(tx: neo4j.ManagedTransaction, records: list[RecordRows]) -> BatchR
                     else:  # the transform's own dict, given its key (no copy: this is the hot loop)
                         props[key_name] = key
                         merged[key] = props
-            for rel, rows in record.parts.get(part, {}).get("rels", {}).items():
+            for rel, rows in record.part_rels(part).items():
                 rels.setdefault(rel, []).extend(rows)
 
     if replaced:
