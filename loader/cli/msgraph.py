@@ -24,8 +24,6 @@ from ..msgraph.fetch import (
     Fetcher,
     needs_fetch,
     next_watermark,
-    parse_duration,
-    parse_when,
     plan_window,
     pstn_rows,
 )
@@ -34,11 +32,13 @@ from ..msgraph.client import CLOUDS, DEFAULT_LIMITS, GraphClient, GraphError, Ra
 from ..ingest.files import LOG_ROW_TYPES, Item
 from ..ingest.pstn import transform_log_row
 from ..ingest.transform import RecordError
+from ..errors import ParameterError
 from ..model import PART_OF_TOLERANCE_SECONDS
 from ..store.load import Problem, load_records
 from ..store.logrows import link_log_rows, write_log_rows
 from ..store.schema import ensure_schema
 from ..store.syncstate import read_sync_state, save_sync_state, stored_versions
+from ..times import AGES, parse_duration, parse_when
 from .common import Progress, after_load, format_summary, neo4j_options, open_graph, write_options
 
 
@@ -126,7 +126,7 @@ def _when(text: str | None, now: datetime, name: str) -> datetime | None:
     try:
         return parse_when(text, now)
     except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint=name) from None
+        raise ParameterError(f"{name}: {exc}") from None
 
 
 class FetchProgress(Progress):
@@ -159,8 +159,9 @@ def _report_lines(fetcher: Fetcher, client: GraphClient, seconds: float) -> list
 
 
 @click.command()
-@click.option("--since", help="Records that started at or after this: an ISO 8601 time, or an age such as 2d, 6h.")
-@click.option("--until", help="...and before this (default: now).")
+@click.option("--since", help=f"Records that started at or after this: an ISO 8601 date or time (UTC unless it says "
+                              f"otherwise), or an age such as {AGES}.")
+@click.option("--until", help="...and before this, in the same forms (default: now).")
 @click.option("--out", "-o", required=True, type=click.Path(dir_okay=False, allow_dash=True),
               help="JSON Lines file to write, gzipped when it ends in .gz; - for standard output.")
 @click.option("--pstn", is_flag=True,
@@ -243,12 +244,12 @@ class _open_out:
 
 
 @click.command()
-@click.option("--since", help="Start of the window: an ISO 8601 time or an age such as 2d, 6h. "
-                              "Default: the watermark of the last sync minus --overlap.")
-@click.option("--until", help="End of the window (default: now).")
+@click.option("--since", help=f"Start of the window: an ISO 8601 date or time (UTC unless it says otherwise), or an "
+                              f"age such as {AGES}. Default: the watermark of the last sync minus --overlap.")
+@click.option("--until", help="End of the window, in the same forms (default: now).")
 @click.option("--overlap", default="8h", show_default=True,
-              help="How much before the watermark to list again: records appear up to 150 min after a call "
-                   "ends and are listed by start time, so this must cover the longest call plus 150 min.")
+              help=f"How much before the watermark to list again ({AGES}): records appear up to 150 min after "
+                   "a call ends and are listed by start time, so this must cover the longest call plus 150 min.")
 @click.option("--pstn", is_flag=True,
               help="Also pull getPstnCalls and getDirectRoutingCalls rows for the window (in 90-day chunks) and "
                    "link them to users, SBCs and, where the evidence allows, call records.")
@@ -273,7 +274,7 @@ def sync(since, until, overlap, pstn, batch_size, writers, and_summarize, uri, u
     try:
         overlap_td = parse_duration(overlap)
     except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--overlap") from None
+        raise ParameterError(f"--overlap: {exc}") from None
     client = _client(o)
     tenant = client.settings.tenant_id
     participants = not o["no_participants"]
