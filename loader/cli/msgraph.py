@@ -19,7 +19,6 @@ import click
 from ..msgraph.fetch import (
     native,
     DEFAULT_NOT_FOUND_SCHEDULE,
-    PSTN_FUNCTIONS,
     RETENTION,
     Fetcher,
     needs_fetch,
@@ -29,11 +28,11 @@ from ..msgraph.fetch import (
 )
 from ..msgraph.client import CLOUDS, DEFAULT_LIMITS, GraphClient, GraphError, RateLimiter, RequestFailed, RetryPolicy, \
     Settings, parse_limit
-from ..ingest.files import LOG_ROW_TYPES, Item
+from ..ingest.files import Item
 from ..ingest.pstn import transform_log_row
 from ..ingest.transform import RecordError
 from ..errors import ParameterError
-from ..model import PART_OF_TOLERANCE_SECONDS
+from ..model import LOG_ROW_KINDS, PART_OF_TOLERANCE_SECONDS
 from ..store.load import Problem, load_records
 from ..store.logrows import link_log_rows, write_log_rows
 from ..store.schema import ensure_schema
@@ -197,21 +196,20 @@ def fetch(since, until, out, pstn, **o):
                 stream.write(json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n")
                 written += 1
                 progress.show(fetcher, client)
-            rows = {function: 0 for function in PSTN_FUNCTIONS.values()}
-            for label, function in (PSTN_FUNCTIONS.items() if pstn else ()):
-                for row in pstn_rows(client, function, since_at, until_at):
+            rows = {kind.function: 0 for kind in LOG_ROW_KINDS}
+            for kind in (LOG_ROW_KINDS if pstn else ()):
+                for row in pstn_rows(client, kind.function, since_at, until_at):
                     # the type tells `load` what the line is, as Graph's own annotation would
-                    row.setdefault("@odata.type", f"#microsoft.graph.callRecords.{LOG_ROW_TYPES[label]}")
+                    row.setdefault("@odata.type", f"#microsoft.graph.callRecords.{kind.odata_type}")
                     stream.write(json.dumps(row, separators=(",", ":"), ensure_ascii=False) + "\n")
-                    rows[function] += 1
+                    rows[kind.function] += 1
     except GraphError:
         progress.clear()
         raise
     progress.clear()
     lines = _report_lines(fetcher, client, time.monotonic() - progress.started)
     if pstn:
-        lines.append(f"PSTN: {rows['getPstnCalls']} getPstnCalls rows, {rows['getDirectRoutingCalls']} "
-                     f"getDirectRoutingCalls rows written")
+        lines.append("PSTN: " + ", ".join(f"{n} {function} rows" for function, n in rows.items()) + " written")
     click.echo("\n".join([f"{written} records written to {out}"] + lines), err=True)
     if fetcher.report.failed or fetcher.report.pending:
         sys.exit(1)
@@ -350,13 +348,14 @@ def _save_state(graph, tenant, state, window, pending: dict, fetcher: Fetcher, a
 def _sync_pstn(graph, client: GraphClient, window, overlap: timedelta) -> list[str]:
     """PSTN and Direct Routing rows of the window, written in batches, then linked to records."""
     counts, rejected = {}, []
-    for label, function in PSTN_FUNCTIONS.items():
+    for kind in LOG_ROW_KINDS:
+        function = kind.function
         batch, counts[function] = [], 0
         for row in pstn_rows(client, function, window.since, window.until):
             try:
-                batch.append(transform_log_row(row, label))
+                batch.append(transform_log_row(row, kind.label))
             except RecordError as exc:
-                rejected.append(f"rejected: graph:{function}: row {row.get('id') if isinstance(row, dict) else '?'}: {exc}")
+                rejected.append(f"rejected: {kind.source}: row {row.get('id') if isinstance(row, dict) else '?'}: {exc}")
                 continue
             if len(batch) >= 1000:
                 counts[function] += write_log_rows(graph, batch)
@@ -365,6 +364,6 @@ def _sync_pstn(graph, client: GraphClient, window, overlap: timedelta) -> list[s
             counts[function] += write_log_rows(graph, batch)
     # rows of the overlap too: their records may have arrived (or been re-issued) since the last run
     linked = link_log_rows(graph, window.since - overlap, window.until, PART_OF_TOLERANCE_SECONDS)
-    return rejected + [f"PSTN: {counts['getPstnCalls']} getPstnCalls rows, {counts['getDirectRoutingCalls']} "
-                       f"getDirectRoutingCalls rows; linked to call records: {linked['id']} by id, "
+    return rejected + ["PSTN: " + ", ".join(f"{n} {function} rows" for function, n in counts.items())
+                       + f"; linked to call records: {linked['id']} by id, "
                        f"{linked['userTimeWindow']} by user and time window"]

@@ -31,7 +31,6 @@ LIST_PATH = "/communications/callRecords"
 AVAILABILITY_DELAY = timedelta(minutes=150)  # first version within 150 min of call end (reference 4.10)
 RETENTION = timedelta(days=30)  # Graph keeps records 30 days
 DEFAULT_NOT_FOUND_SCHEDULE = (60.0, 300.0, 900.0)  # seconds before the 2nd, 3rd, 4th try of a 404
-PSTN_FUNCTIONS = {"PstnCall": "getPstnCalls", "DirectRoutingCall": "getDirectRoutingCalls"}
 PSTN_CHUNK = timedelta(days=90)  # the functions refuse longer ranges (406)
 
 
