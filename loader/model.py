@@ -464,6 +464,32 @@ SUMMARY_ROW_NODE = NodeType(
     indexes=(("query", "rank"),),
 )
 
+
+
+@dataclass(frozen=True)
+class LogRowKind:
+    """One of Graph's call logs: the function that lists its rows, and the node a row becomes."""
+
+    node: NodeType
+    function: str  # the callRecords function that lists the rows, e.g. getPstnCalls
+    odata_type: str  # the rows' type in microsoft.graph.callRecords, as their @odata.type names it
+
+    @property
+    def label(self) -> str:
+        return self.node.label
+
+    @property
+    def source(self) -> str:
+        """The row's ``source`` property: where it came from."""
+        return f"graph:{self.function}"
+
+
+LOG_ROW_KINDS = (
+    LogRowKind(PSTN_CALL_NODE, "getPstnCalls", "pstnCallLogRow"),
+    LogRowKind(DIRECT_ROUTING_CALL_NODE, "getDirectRoutingCalls", "directRoutingLogRow"),
+)
+LOG_ROW_KIND_BY_LABEL = {kind.label: kind for kind in LOG_ROW_KINDS}
+
 NODES = (CALL_RECORD_NODE, SESSION_NODE, SEGMENT_NODE, MEDIA_NODE, STREAM_NODE, ENDPOINT_NODE, RELAY_NODE,
          PSTN_CALL_NODE, DIRECT_ROUTING_CALL_NODE, SBC_NODE, SYNC_STATE_NODE, SUMMARIES_NODE, SUMMARY_ROW_NODE)
 NODE_BY_LABEL = {n.label: n for n in NODES}
@@ -558,6 +584,24 @@ def datetime_names(entity: NodeType | RelType) -> list[str]:
     """The properties stored as Neo4j datetimes (the transform hands them over as ISO strings)."""
     return [p.name for p in entity.props if p.kind == "datetime"] + [
         flat_name(g.prefix, p.name) for g in entity.groups for p in g.props if p.kind == "datetime"]
+
+
+def prop_kinds(entity: NodeType | RelType) -> dict[str, str]:
+    """Stored name -> kind (a converter of :mod:`loader.ingest.values`) of every documented
+    member and flattened group member; what callgraph derives has no kind here."""
+    return {p.name: p.kind for p in entity.props} | {
+        flat_name(g.prefix, p.name): p.kind for g in entity.groups for p in g.props}
+
+
+def tree_depth(label: str | None = None) -> int:
+    """How many CONTAINS edges lead from a record down to ``label`` (0 for the record itself);
+    without a label, down to the deepest owned node (a record's whole tree)."""
+    parent = {r.end: r.start for r in RELS if r.type == "CONTAINS"}
+
+    def depth(name: str) -> int:
+        return 1 + depth(parent[name]) if name in parent else 0
+
+    return depth(label) if label is not None else max(depth(n.label) for n in NODES if n.owned)
 
 
 def markdown() -> str:

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from conftest import FIXTURES, REPO, query
 from loader.cli import main
 from loader.demo import generate
+from loader.model import NODE_BY_LABEL, RELS, prop_kinds
 from loader.store.connection import connect
 
 COUNT_LABELS = "MATCH (n) UNWIND labels(n) AS label RETURN label, count(*) AS n ORDER BY label"
@@ -46,6 +47,30 @@ def test_export_writes_typed_headers_and_only_the_newest_version(tmp_path, tenan
     with open(out / "CallRecord.csv") as f:
         ids = [row["id:ID(CallRecord)"] for row in csv.DictReader(f)]
     assert len(ids) == len(set(ids)) == 60 + 3  # the tenant and the docs' three records, each once
+
+
+IMPORT_TYPES = {"string": "string", "enum": "string", "int": "long", "float": "double", "bool": "boolean",
+                "datetime": "datetime", "duration": "double", "string[]": "string[]", "enum[]": "string[]"}
+
+
+def test_the_columns_the_model_knows_are_typed_by_the_model(tmp_path, tenant_file):
+    out = tmp_path / "csv"
+    result = CliRunner().invoke(main, ["export", str(tenant_file), FIXTURES.as_posix(), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    entities = {**NODE_BY_LABEL, **{f"{r.type}__{r.start}__{r.end}": r for r in RELS}}
+    checked = 0
+    for path in sorted(out.glob("*.csv")):
+        with open(path) as f:
+            header = dict(column.rsplit(":", 1) for column in next(csv.reader(f)) if not column.startswith(":"))
+        for name, kind in prop_kinds(entities[path.stem]).items():
+            if name in header and not header[name].startswith("ID("):
+                assert header[name] == IMPORT_TYPES[kind], (path.name, name)
+                checked += 1
+    assert checked > 100
+    with open(out / "Media.csv") as f:
+        header = next(csv.reader(f))
+    assert {"callerNetworkPort:long", "callerDeviceMicGlitchRate:double", "calleeNetworkConnectionType:string",
+            "callerRatedStreams:long"} <= set(header)  # the last one derived by callgraph: typed by its values
 
 
 def test_neo4j_admin_imports_the_graph_that_load_builds(graph, cli_env, tmp_path, tenant_file):

@@ -112,6 +112,24 @@ def test_a_record_that_keeps_failing_is_reported_with_its_id_and_the_rest_arrive
            "3 attempts" in stderr
 
 
+def test_since_takes_an_age_in_weeks_and_a_wrong_one_is_one_line(graph_service, tmp_path):
+    records = [make_record(0, NOW - timedelta(days=13)), make_record(1, NOW - timedelta(days=15))]
+    fake = graph_service(records=records)
+    out = tmp_path / "two-weeks.jsonl"
+
+    code, _, stderr = callgraph("fetch", "--since", "2w", "--out", out, *FAST)
+
+    assert code == 0, stderr
+    assert len(fake.token_requests) == 1  # signed in, then listed the last 14 days
+    assert [r["id"] for r in read_jsonl(out)] == [record_id(0)]
+
+    code, _, stderr = callgraph("fetch", "--since", "2 weeks", "--out", out, *FAST)
+    assert code == 2
+    assert stderr.splitlines() == ["Error: --since: expected a time such as 2026-11-01, 2026-11-01T08:00:00Z or an "
+                                   "age such as 30s, 15m, 6h, 7d, 2w; got '2 weeks'"]
+    assert len(fake.token_requests) == 1  # refused before signing in
+
+
 def test_a_wrong_secret_is_one_clear_line_without_the_secret(graph_service, tmp_path, monkeypatch):
     graph_service(records=make_records(2, NOW - timedelta(hours=1)))
     monkeypatch.setenv("AZURE_CLIENT_SECRET", "wrong-" + SECRET)

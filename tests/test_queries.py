@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from click.testing import CliRunner
@@ -370,9 +370,28 @@ def test_the_query_command_speaks_json_csv_and_clear_errors(loaded, cli_env, rec
     result = runner.invoke(main, ["query", "shared-relays", "-p", "minCals=3"])
     assert result.exit_code == 2 and "unknown parameter minCals" in result.output
     result = runner.invoke(main, ["query", "shared-relays", "-p", "since=yesterday"])
-    assert result.exit_code == 2 and "parameter since must be a date-time" in result.output
+    assert result.exit_code == 2 and result.output.splitlines() == [
+        "Error: shared-relays: parameter since: expected a time such as 2026-11-01, 2026-11-01T08:00:00Z or an "
+        "age such as 30s, 15m, 6h, 7d, 2w; got 'yesterday'"]
     result = runner.invoke(main, ["query", "shared-relay"])
     assert result.exit_code == 2 and "Did you mean shared-relays?" in result.output
+
+
+def test_datetime_parameters_take_an_age_in_any_unit_as_fetch_and_sync_do(loaded, cli_env):
+    """-p since=30s ... 2w: that long before now, the same rows as the moment written out."""
+    runner = CliRunner()
+
+    def relays(since: str) -> list:
+        result = runner.invoke(main, ["query", "shared-relays", "-p", f"since={since}", "--format", "json"])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    weeks = (datetime.now(timezone.utc) - tenant.DEFAULT_START).days // 7 + 1  # back past the first call
+    for age, span in [("30s", timedelta(seconds=30)), ("15m", timedelta(minutes=15)), ("6h", timedelta(hours=6)),
+                      ("7d", timedelta(days=7)), (f"{weeks}w", timedelta(weeks=weeks))]:
+        assert relays(age) == relays((datetime.now(timezone.utc) - span).isoformat()), age
+    every = relays("2000-01-01")
+    assert every and relays(f"{weeks}w") == every
 
 
 def test_generate_is_the_same_for_the_same_seed(tmp_path):

@@ -140,3 +140,9 @@ def test_pstn_and_direct_routing_rows_join_users_sbcs_and_records_where_the_evid
     assert code == 0, stderr
     assert "linked to call records: 0 by id, 0 by user and time window" in stderr
     assert _same_but_state(before, snapshot(graph))
+
+
+def test_a_wrong_overlap_is_one_line_naming_the_option():
+    code, stderr = sync("--overlap", "2026-11-01")
+    assert code == 2
+    assert stderr.splitlines() == ["Error: --overlap: expected a duration such as 30s, 15m, 6h, 7d, 2w; got '2026-11-01'"]

@@ -178,3 +178,10 @@ def test_wrong_types_reject_the_record_and_name_the_member(mutate, message):
     with pytest.raises(RecordError) as err:
         transform_record(record)
     assert str(err.value) == message
+
+
+def test_the_record_tree_is_as_deep_as_its_contains_relationships():
+    from loader.model import tree_depth
+    # CallRecord -> Session -> Segment -> Media -> Stream: the writer clears a replaced record this deep
+    assert [tree_depth(label) for label in ("CallRecord", "Session", "Segment", "Media", "Stream")] == [0, 1, 2, 3, 4]
+    assert tree_depth() == 4

@@ -17,13 +17,15 @@ from datetime import datetime, timezone
 
 import click
 
-from ..ingest.files import LOG_ROW_TYPES
+from ..errors import ParameterError
 from ..msgraph.client import CLOUDS, DEFAULT_LIMITS, GraphClient, GraphError, RateLimiter, RetryPolicy, Settings, \
     parse_limit
-from ..msgraph.fetch import DEFAULT_NOT_FOUND_SCHEDULE, PSTN_FUNCTIONS, Fetcher, parse_duration, parse_when, pstn_rows
+from ..msgraph.fetch import DEFAULT_NOT_FOUND_SCHEDULE, Fetcher, pstn_rows
 from ..msgraph.sync import sync as run_sync
+from ..model import LOG_ROW_KINDS
 from ..store.load import Problem
 from ..store.schema import ensure_schema
+from ..times import AGES, parse_duration, parse_when
 from .common import Progress, after_load, format_summary, neo4j_options, open_graph, write_options
 
 
@@ -111,7 +113,7 @@ def _when(text: str | None, now: datetime, name: str) -> datetime | None:
     try:
         return parse_when(text, now)
     except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint=name) from None
+        raise ParameterError(f"{name}: {exc}") from None
 
 
 class FetchProgress(Progress):
@@ -144,8 +146,9 @@ def _report_lines(fetcher: Fetcher, client: GraphClient, seconds: float) -> list
 
 
 @click.command()
-@click.option("--since", help="Records that started at or after this: an ISO 8601 time, or an age such as 2d, 6h.")
-@click.option("--until", help="...and before this (default: now).")
+@click.option("--since", help=f"Records that started at or after this: an ISO 8601 date or time (UTC unless it says "
+                              f"otherwise), or an age such as {AGES}.")
+@click.option("--until", help="...and before this, in the same forms (default: now).")
 @click.option("--out", "-o", required=True, type=click.Path(dir_okay=False, allow_dash=True),
               help="JSON Lines file to write, gzipped when it ends in .gz; - for standard output.")
 @click.option("--pstn", is_flag=True,
@@ -181,21 +184,20 @@ def fetch(since, until, out, pstn, **o):
                 stream.write(json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n")
                 written += 1
                 progress.show(fetcher, client)
-            rows = {function: 0 for function in PSTN_FUNCTIONS.values()}
-            for label, function in (PSTN_FUNCTIONS.items() if pstn else ()):
-                for row in pstn_rows(client, function, since_at, until_at):
+            rows = {kind.function: 0 for kind in LOG_ROW_KINDS}
+            for kind in (LOG_ROW_KINDS if pstn else ()):
+                for row in pstn_rows(client, kind.function, since_at, until_at):
                     # the type tells `load` what the line is, as Graph's own annotation would
-                    row.setdefault("@odata.type", f"#microsoft.graph.callRecords.{LOG_ROW_TYPES[label]}")
+                    row.setdefault("@odata.type", f"#microsoft.graph.callRecords.{kind.odata_type}")
                     stream.write(json.dumps(row, separators=(",", ":"), ensure_ascii=False) + "\n")
-                    rows[function] += 1
+                    rows[kind.function] += 1
     except GraphError:
         progress.clear()
         raise
     progress.clear()
     lines = _report_lines(fetcher, client, time.monotonic() - progress.started)
     if pstn:
-        lines.append(f"PSTN: {rows['getPstnCalls']} getPstnCalls rows, {rows['getDirectRoutingCalls']} "
-                     f"getDirectRoutingCalls rows written")
+        lines.append("PSTN: " + ", ".join(f"{n} {function} rows" for function, n in rows.items()) + " written")
     click.echo("\n".join([f"{written} records written to {out}"] + lines), err=True)
     if fetcher.report.failed or fetcher.report.pending:
         sys.exit(1)
@@ -228,12 +230,12 @@ class _open_out:
 
 
 @click.command()
-@click.option("--since", help="Start of the window: an ISO 8601 time or an age such as 2d, 6h. "
-                              "Default: the watermark of the last sync minus --overlap.")
-@click.option("--until", help="End of the window (default: now).")
+@click.option("--since", help=f"Start of the window: an ISO 8601 date or time (UTC unless it says otherwise), or an "
+                              f"age such as {AGES}. Default: the watermark of the last sync minus --overlap.")
+@click.option("--until", help="End of the window, in the same forms (default: now).")
 @click.option("--overlap", default="8h", show_default=True,
-              help="How much before the watermark to list again: records appear up to 150 min after a call "
-                   "ends and are listed by start time, so this must cover the longest call plus 150 min.")
+              help=f"How much before the watermark to list again ({AGES}): records appear up to 150 min after "
+                   "a call ends and are listed by start time, so this must cover the longest call plus 150 min.")
 @click.option("--pstn", is_flag=True,
               help="Also pull getPstnCalls and getDirectRoutingCalls rows for the window (in 90-day chunks) and "
                    "link them to users, SBCs and, where the evidence allows, call records.")
@@ -258,7 +260,7 @@ def sync(since, until, overlap, pstn, batch_size, writers, and_summarize, uri, u
     try:
         overlap_td = parse_duration(overlap)
     except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--overlap") from None
+        raise ParameterError(f"--overlap: {exc}") from None
     client = _client(o)
     progress = FetchProgress(enabled=not o["quiet"] and sys.stderr.isatty())
 
@@ -286,8 +288,8 @@ def sync(since, until, overlap, pstn, batch_size, writers, and_summarize, uri, u
             if report.pstn:
                 p = report.pstn
                 lines += [f"rejected: {line}" for line in p.rejected]
-                lines.append(f"PSTN: {p.rows['getPstnCalls']} getPstnCalls rows, {p.rows['getDirectRoutingCalls']} "
-                             f"getDirectRoutingCalls rows; linked to call records: {p.linked['id']} by id, "
+                lines.append("PSTN: " + ", ".join(f"{n} {function} rows" for function, n in p.rows.items())
+                             + f"; linked to call records: {p.linked['id']} by id, "
                              f"{p.linked['userTimeWindow']} by user and time window")
             click.echo("\n".join(lines), err=True)
             after_load(graph, and_summarize)

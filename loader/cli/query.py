@@ -14,6 +14,7 @@ import click
 from ..queries.saved import find, load_all, run
 from ..queries.summaries import state as summaries_state, summarize as build_summaries
 from ..store.schema import ensure_schema
+from ..times import AGES
 from .common import neo4j_options, open_graph
 
 FORMATS = click.Choice(["table", "json", "csv"])
@@ -32,7 +33,7 @@ def queries(fmt):
 @click.argument("name")
 @click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE",
               help="A parameter of the query (repeatable). Datetimes take 2026-11-01T00:00:00Z, "
-                   "a date, or 24h / 7d for that long ago.")
+                   f"a date, or an age such as {AGES} for that long ago.")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True,
               help="table for people; json (an array of row objects) and csv for tools.")
 @neo4j_options

@@ -26,6 +26,7 @@ from typing import BinaryIO, Iterator
 import ijson
 
 from ..errors import InputError
+from ..model import LOG_ROW_KINDS
 
 READ_BUFFER = 1 << 20
 JSON_SUFFIXES = (".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz", ".gz")
@@ -234,17 +235,17 @@ def _classify(value: object, origin: str, context: str | None) -> Iterator[Item]
 
 
 # The PSTN and Direct Routing logs load too (callgraph fetch --pstn writes them beside the
-# records, marked with Graph's @odata.type); told apart by the page's context, the type, or shape.
-LOG_ROW_TYPES = {"PstnCall": "pstnCallLogRow", "DirectRoutingCall": "directRoutingLogRow"}
+# records, marked with Graph's @odata.type); told apart by the page's context, the type
+# (the model's LOG_ROW_KINDS), or shape.
 
 
 def log_row_kind(value: object, context: str | None) -> str | None:
     if not isinstance(value, dict):
         return None
     hint = (context or "") + " " + str(value.get("@odata.type", ""))
-    for kind, type_name in LOG_ROW_TYPES.items():
-        if type_name.lower() in hint.lower():
-            return kind
+    for kind in LOG_ROW_KINDS:
+        if kind.odata_type.lower() in hint.lower():
+            return kind.label
     if "trunkFullyQualifiedDomainName" in value or "correlationId" in value and "finalSipCode" in value:
         return "DirectRoutingCall"
     if "callId" in value and ("callerNumber" in value or "calleeNumber" in value):

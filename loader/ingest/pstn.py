@@ -13,13 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..model import DIRECT_ROUTING_CALL_NODE, PSTN_CALL_NODE
+from ..model import LOG_ROW_KIND_BY_LABEL
 from .transform import RecordError, convert, make_plan
 from .values import FieldError
 
-MODEL = {"PstnCall": PSTN_CALL_NODE, "DirectRoutingCall": DIRECT_ROUTING_CALL_NODE}
-_PLANS = {label: make_plan(node.props) for label, node in MODEL.items()}
-SOURCES = {"PstnCall": "graph:getPstnCalls", "DirectRoutingCall": "graph:getDirectRoutingCalls"}
+_PLANS = {label: make_plan(kind.node.props) for label, kind in LOG_ROW_KIND_BY_LABEL.items()}
 
 
 @dataclass
@@ -40,7 +38,7 @@ def transform_log_row(row: object, label: str) -> LogRow:
         props = convert(row, _PLANS[label], "", {})
     except FieldError as exc:
         raise RecordError(str(exc)) from None
-    props["source"] = SOURCES[label]
+    props["source"] = LOG_ROW_KIND_BY_LABEL[label].source
     user = None
     if props.get("userId"):
         node = {"kind": "user", "id": props["userId"]}

@@ -12,9 +12,11 @@ from __future__ import annotations
 import functools
 import math
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from neo4j.time import DateTime
+
+from ..times import TIMESTAMP, moment
 
 
 class FieldError(ValueError):
@@ -33,10 +35,6 @@ def _show(value: object) -> str:
 
 # Graph writes "no value" for a timestamp as the minimum .NET DateTimeOffset.
 _NO_TIMESTAMP = re.compile(r"^0001-01-01T00:00:00(\.0+)?(Z|[+-]00:00)?$")
-_TIMESTAMP = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?"
-    r"([Zz]|[+-]\d{2}:?\d{2})?$"
-)
 
 
 def _timestamp_match(value: object, path: str) -> re.Match | None:
@@ -47,7 +45,7 @@ def _timestamp_match(value: object, path: str) -> re.Match | None:
         raise FieldError(path, f"expected an ISO 8601 date-time string, got {_show(value)}")
     if _NO_TIMESTAMP.match(value):
         return None
-    m = _TIMESTAMP.match(value.strip())
+    m = TIMESTAMP.match(value.strip())
     if not m:
         raise FieldError(path, f"expected an ISO 8601 date-time such as 2020-02-25T18:52:21Z, got {_show(value)}")
     return m
@@ -62,22 +60,11 @@ def to_datetime(value: object, path: str) -> DateTime | None:
     m = _timestamp_match(value, path)
     if m is None:
         return None
-    year, month, day, hour, minute = (int(m.group(i)) for i in range(1, 6))
-    second = int(m.group(6) or 0)
-    nanos = int((m.group(7) or "0").ljust(9, "0"))
-    zone = m.group(8)
     try:
-        if zone in (None, "Z", "z"):
-            tz = timezone.utc
-        else:
-            sign = 1 if zone[0] == "+" else -1
-            digits = zone[1:].replace(":", "")
-            tz = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
-        # Validate the calendar fields through datetime, then build the ns-precise value.
-        datetime(year, month, day, hour, minute, second, tzinfo=tz)
-        return DateTime(year, month, day, hour, minute, second, nanos, tzinfo=tz)
+        when, nanos = moment(m)  # the calendar fields validated, and the ns Python drops
     except ValueError as exc:
         raise FieldError(path, f"not a valid date-time {_show(value)} ({exc})") from None
+    return DateTime(when.year, when.month, when.day, when.hour, when.minute, when.second, nanos, tzinfo=when.tzinfo)
 
 
 class Timestamp(str):
@@ -111,15 +98,15 @@ def to_timestamp(value: object, path: str) -> Timestamp | None:
     if m is None:
         return None
     year, month, day, hour, minute, second, fraction, zone = m.groups()
+    try:
+        when, _ = moment(m)  # a real calendar moment?
+    except ValueError as exc:
+        raise FieldError(path, f"not a valid date-time {_show(value)} ({exc})") from None
     fraction = (fraction or "").ljust(9, "0")
     if zone in (None, "Z", "z"):
-        try:  # a real calendar moment?
-            datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0))
-        except ValueError as exc:
-            raise FieldError(path, f"not a valid date-time {_show(value)} ({exc})") from None
         return Timestamp(f"{year}-{month}-{day}T{hour}:{minute}:{second or '00'}.{fraction}Z")
-    moment = to_datetime(value, path).to_native().astimezone(timezone.utc)  # an offset: rare in Graph
-    return Timestamp(moment.strftime("%Y-%m-%dT%H:%M:%S.") + fraction + "Z")
+    # an offset (rare in Graph): the same moment in UTC
+    return Timestamp(when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + fraction + "Z")
 
 
 _DURATION = re.compile(

@@ -16,7 +16,6 @@ retried on a schedule, then reported as pending, never silently dropped.
 from __future__ import annotations
 
 import queue
-import re
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -24,6 +23,7 @@ from typing import Callable, Iterable, Iterator
 from urllib.parse import quote
 
 from ..ingest.values import FieldError, to_timestamp
+from ..times import parse_timestamp
 from ..store.versions import OLDER, UNCHANGED, Held, decide
 from .client import GraphClient, NotFound, RequestFailed
 
@@ -31,33 +31,10 @@ LIST_PATH = "/communications/callRecords"
 AVAILABILITY_DELAY = timedelta(minutes=150)  # first version within 150 min of call end (reference 4.10)
 RETENTION = timedelta(days=30)  # Graph keeps records 30 days
 DEFAULT_NOT_FOUND_SCHEDULE = (60.0, 300.0, 900.0)  # seconds before the 2nd, 3rd, 4th try of a 404
-PSTN_FUNCTIONS = {"PstnCall": "getPstnCalls", "DirectRoutingCall": "getDirectRoutingCalls"}
 PSTN_CHUNK = timedelta(days=90)  # the functions refuse longer ranges (406)
 
 
 # --- time ----------------------------------------------------------------------------------
-
-def parse_when(text: str, now: datetime) -> datetime:
-    """An ISO 8601 date or date-time (UTC unless it says otherwise), or an age such as 30d, 6h, 90m."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([dhms])\s*", text)
-    if m:
-        unit = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}[m.group(2)]
-        return now - timedelta(**{unit: float(m.group(1))})
-    try:
-        value = datetime.fromisoformat(text.strip().replace("z", "Z").replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"expected an ISO 8601 time such as 2024-05-01 or 2024-05-01T08:00:00Z, "
-                         f"or an age such as 30d, 6h, 90m; got {text!r}") from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
-
-def parse_duration(text: str) -> timedelta:
-    """6h, 90m, 2d, 30s."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([dhms])\s*", text)
-    if not m:
-        raise ValueError(f"expected a duration such as 8h, 90m or 1d; got {text!r}")
-    return timedelta(**{{"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}[m.group(2)]: float(m.group(1))})
-
 
 def odata_time(when: datetime) -> str:
     """The unquoted DateTimeOffset literal Graph's filters and functions take: 2024-05-01T08:00:00Z."""
@@ -65,12 +42,9 @@ def odata_time(when: datetime) -> str:
 
 
 def _graph_time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
+    """A stub's timestamp as a datetime, or None when it has none that parses."""
     try:
-        text = re.sub(r"(\.\d{6})\d+", r"\1", value.replace("Z", "+00:00"))
-        parsed = datetime.fromisoformat(text)
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        return parse_timestamp(value) if isinstance(value, str) else None
     except ValueError:
         return None
 

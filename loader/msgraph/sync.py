@@ -17,7 +17,7 @@ from typing import Callable, Iterable
 from ..ingest.files import Item
 from ..ingest.pstn import transform_log_row
 from ..ingest.transform import RecordError
-from ..model import PART_OF_TOLERANCE_SECONDS
+from ..model import LOG_ROW_KINDS, PART_OF_TOLERANCE_SECONDS
 from ..store.connection import Graph
 from ..store.load import Problem, Summary, load_records
 from ..store.logrows import link_log_rows, write_log_rows
@@ -25,7 +25,6 @@ from ..store.syncstate import read_sync_state, save_sync_state, stored_versions
 from .client import GraphClient
 from .fetch import (
     DEFAULT_NOT_FOUND_SCHEDULE,
-    PSTN_FUNCTIONS,
     RETENTION,
     Fetcher,
     Window,
@@ -138,14 +137,15 @@ def save_state(graph: Graph, tenant: str, state: dict | None, window: Window | N
 def sync_pstn(graph: Graph, client: GraphClient, window: Window, overlap: timedelta) -> PstnReport:
     """PSTN and Direct Routing rows of the window, written in batches, then linked to records."""
     report = PstnReport()
-    for label, function in PSTN_FUNCTIONS.items():
+    for kind in LOG_ROW_KINDS:
+        function = kind.function
         batch, report.rows[function] = [], 0
         for row in pstn_rows(client, function, window.since, window.until):
             try:
-                batch.append(transform_log_row(row, label))
+                batch.append(transform_log_row(row, kind.label))
             except RecordError as exc:
                 rid = row.get("id") if isinstance(row, dict) else "?"
-                report.rejected.append(f"graph:{function}: row {rid}: {exc}")
+                report.rejected.append(f"{kind.source}: row {rid}: {exc}")
                 continue
             if len(batch) >= 1000:
                 report.rows[function] += write_log_rows(graph, batch)

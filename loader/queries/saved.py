@@ -26,15 +26,15 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import neo4j
 from neo4j.graph import Node, Path as GraphPath, Relationship
 from neo4j.time import Date, DateTime, Duration, Time
 
-from ..errors import QueryError
-from ..ingest.values import FieldError, to_datetime
+from ..errors import ParameterError, QueryError
+from ..times import parse_when
 from ..store.connection import Graph
 
 def _cypher_dir() -> Path:
@@ -176,7 +176,7 @@ def _parse_summary(value: str, params: list[Param], where: str) -> dict[str, obj
         if not sep or name not in known:
             raise QueryError(f"{where}: expected 'summary: as is' or 'summary: param = value, ...' "
                              f"naming this query's parameters")
-        overrides[name] = convert_param(known[name], raw, where)
+        overrides[name] = _header_value(known[name], raw, where)
     return overrides
 
 
@@ -193,7 +193,7 @@ def _parse_param(content: str, where: str) -> Param:
     required = default is None
     value = None
     if not required and default != "null":
-        value = convert_param(Param(name, type_, None, True, None, ""), default.strip("'\""), where)
+        value = _header_value(Param(name, type_, None, True, None, ""), default.strip("'\""), where)
     return Param(name, type_, value, required, example, doc)
 
 
@@ -214,14 +214,17 @@ def find(name: str, directory: Path = CYPHER_DIR) -> SavedQuery:
     return queries[name]
 
 
-_RELATIVE = re.compile(r"^(\d+)\s*([mhdw])$")
-
-
 def convert_param(p: Param, raw: str, where: str) -> object:
-    """A command-line string to the parameter's type."""
+    """A command-line string to the parameter's type; a ParameterError naming it otherwise.
+    A datetime takes the forms of :func:`loader.times.parse_when` (``2026-11-01``, ``7d``, ...)."""
+    if raw == "null":
+        return None
+    if p.type == "datetime":
+        try:
+            return DateTime.from_native(parse_when(raw, datetime.now(timezone.utc)))
+        except ValueError as exc:
+            raise ParameterError(f"{where}: parameter {p.name}: {exc}") from None
     try:
-        if raw == "null":
-            return None
         if p.type == "int":
             return int(raw)
         if p.type == "float":
@@ -234,21 +237,18 @@ def convert_param(p: Param, raw: str, where: str) -> object:
             raise ValueError
         if p.type == "string[]":
             return [part.strip() for part in raw.split(",") if part.strip()]
-        if p.type == "datetime":
-            m = _RELATIVE.match(raw.strip())
-            if m:  # 24h, 7d: that long before now
-                unit = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[m.group(2)]
-                moment = datetime.now(timezone.utc) - timedelta(**{unit: int(m.group(1))})
-                return DateTime.from_native(moment)
-            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
-                raw += "T00:00:00Z"
-            return to_datetime(raw, p.name)
         return raw
-    except (ValueError, FieldError):
-        expected = {"int": "an integer", "float": "a number", "bool": "true or false",
-                    "datetime": "a date-time such as 2026-11-01T00:00:00Z, a date, or 24h / 7d",
-                    "string[]": "comma-separated values"}.get(p.type, "a string")
-        raise QueryError(f"{where}: parameter {p.name} must be {expected}, got {raw!r}") from None
+    except ValueError:
+        expected = {"int": "an integer", "float": "a number", "bool": "true or false"}[p.type]
+        raise ParameterError(f"{where}: parameter {p.name} must be {expected}, got {raw!r}") from None
+
+
+def _header_value(p: Param, raw: str, where: str) -> object:
+    """A value the query's header gives: a wrong one is an error of the query file."""
+    try:
+        return convert_param(p, raw, where)
+    except ParameterError as exc:
+        raise QueryError(str(exc)) from None
 
 
 def _literal(value: object) -> str:

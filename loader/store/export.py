@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from ..model import NODE_BY_LABEL
+from ..model import NODE_BY_LABEL, RELS, prop_kinds
 from .load import Problem, Summary
 from ..ingest.files import Item
 from ..ingest.transform import RecordError, record_id_of, transform_record
@@ -40,11 +40,23 @@ class _Spool:
 
     path: Path
     handle: object
-    columns: dict = field(default_factory=dict)  # name -> import type, or "mixed"
+    known: dict  # name -> import type, for the properties the model gives a kind
+    columns: dict = field(default_factory=dict)  # name -> import type
     rows: int = 0
 
 
+# The import type of each model kind (loader.ingest.values converts to these; durations are ms).
+_KIND_TYPES = {"string": "string", "enum": "string", "int": "long", "float": "double", "bool": "boolean",
+               "datetime": "datetime", "duration": "double", "string[]": "string[]", "enum[]": "string[]"}
+# file name (a label, or TYPE__Start__End) -> the import types the model gives its properties
+_MODEL_TYPES = {name: {prop: _KIND_TYPES[kind] for prop, kind in prop_kinds(entity).items()}
+                for name, entity in [*NODE_BY_LABEL.items(),
+                                     *((f"{r.type}__{r.start}__{r.end}", r) for r in RELS)]}
+
+
 def _import_type(value: object) -> str:
+    """The import type of a value whose property the model does not know (derived, or a member
+    Graph added later), guessed from the value."""
     if isinstance(value, Timestamp):
         return "datetime"
     if isinstance(value, bool):
@@ -72,12 +84,15 @@ class Exporter:
     def _spool(self, name: str) -> _Spool:
         if name not in self.spools:
             path = self.tmp / f"{name}.jsonl"
-            self.spools[name] = _Spool(path, open(path, "w", encoding="utf-8"))
+            self.spools[name] = _Spool(path, open(path, "w", encoding="utf-8"), _MODEL_TYPES.get(name, {}))
         return self.spools[name]
 
     def _add(self, name: str, tag: list, row: dict) -> None:
         spool = self._spool(name)
         for column, value in row.items():
+            if column in spool.known:
+                spool.columns.setdefault(column, spool.known[column])
+                continue
             kind = _import_type(value)
             if spool.columns.setdefault(column, kind) != kind:
                 spool.columns[column] = "string"  # a member Graph sent with varying types

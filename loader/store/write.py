@@ -23,7 +23,7 @@ import neo4j
 
 from ..ingest.tree import RecordRows
 from ..ingest.values import Timestamp
-from ..model import NODE_BY_LABEL, NODES, RELS, datetime_names, stored_names
+from ..model import NODE_BY_LABEL, NODES, RELS, datetime_names, stored_names, tree_depth
 from .connection import Graph, Rows
 from .versions import REPLACED, Held, decide
 
@@ -131,6 +131,11 @@ assert all(_TREE_ORDER.index(_PARENT[label]) < _TREE_ORDER.index(label) for labe
 _REL_ORDER = [(r.start, r.type, r.end) for r in RELS
               if r not in _LINKS.get(r.start, ()) and not (r.type == "CONTAINS" and r.end in _PARENT)]
 _SHARED_LINKS = "|".join(sorted({r.type for r in RELS if not NODE_BY_LABEL[r.end].owned}))
+# Depths in the record's tree, from the model's CONTAINS relationships: a record's whole tree
+# lies 1 to _TREE_DEPTH CONTAINS edges below it (Session .. Stream), and the owned nodes that
+# link to shared nodes lie 0 to _LINK_DEPTH below it (the record, its sessions and segments).
+_TREE_DEPTH = tree_depth()
+_LINK_DEPTH = max(tree_depth(label) for label, links in _LINKS.items() if links)
 
 READ_VERSIONS = REPLAN_SKIP + """
 UNWIND $ids AS id MATCH (c:CallRecord {id: id})
@@ -141,7 +146,7 @@ RETURN c.id AS id, c.version AS version, c.lastModifiedDateTime AS modified,
 # ones only the old version used are left without relationships and are removed.
 _SHARED_LINKED = sorted({r.end for r in RELS if NODE_BY_LABEL[r.start].owned and not NODE_BY_LABEL[r.end].owned})
 _SHARED_OF = REPLAN_SKIP + f"""
-UNWIND $ids AS id MATCH (:CallRecord {{id: id}})-[:CONTAINS*0..2]->()-[:{_SHARED_LINKS}]->(s)
+UNWIND $ids AS id MATCH (:CallRecord {{id: id}})-[:CONTAINS*0..{_LINK_DEPTH}]->()-[:{_SHARED_LINKS}]->(s)
 WITH DISTINCT s
 RETURN CASE {" ".join(f"WHEN s:{label} THEN '{label}'" for label in _SHARED_LINKED)} END AS label,
        CASE {" ".join(f"WHEN s:{label} THEN s.{NODE_BY_LABEL[label].key}" for label in _SHARED_LINKED)} END AS key
@@ -156,11 +161,11 @@ def held_of(row) -> Held:
 
 # A replaced record keeps its node, emptied of the old version's properties, subtree and links:
 # the PSTN and Direct Routing rows linked to it (PART_OF) stay linked.
-_CLEAR_RECORDS = REPLAN_SKIP + """
-UNWIND $ids AS id MATCH (c:CallRecord {id: id})
-CALL (c) { MATCH (c)-[:CONTAINS*1..4]->(x) DETACH DELETE x }
-CALL (c) { MATCH (c)-[r]->() DELETE r }
-SET c = {id: c.id}
+_CLEAR_RECORDS = REPLAN_SKIP + f"""
+UNWIND $ids AS id MATCH (c:CallRecord {{id: id}})
+CALL (c) {{ MATCH (c)-[:CONTAINS*1..{_TREE_DEPTH}]->(x) DETACH DELETE x }}
+CALL (c) {{ MATCH (c)-[r]->() DELETE r }}
+SET c = {{id: c.id}}
 """
 
 
