@@ -2,8 +2,10 @@
 
 Without NEO4J_URI the session starts its own server with scripts/neo4j (a home of its own,
 .neo4j-test, on ports 17687/17474 so a developer's server on 7687 is left alone; other ports
-with CALLGRAPH_TEST_BOLT_PORT/CALLGRAPH_TEST_HTTP_PORT) and stops it at the end. With NEO4J_URI the tests use that server, and refuse to empty a database
-that holds anything unless CALLGRAPH_TEST_ALLOW_WIPE=1.
+with CALLGRAPH_TEST_BOLT_PORT/CALLGRAPH_TEST_HTTP_PORT, so that two checkouts can run their
+tests at once) and stops it at the end. The neo4j-admin import test starts a second server
+on the two ports above those. With NEO4J_URI the tests use that server, and refuse to empty
+a database that holds anything unless CALLGRAPH_TEST_ALLOW_WIPE=1.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ REPO = Path(__file__).resolve().parent.parent
 # Microsoft's documented example bodies for the callRecords API, kept with the tests (see its README)
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "graph-docs"
 TEST_HOME = REPO / ".neo4j-test"
+BOLT_PORT = int(os.environ.get("CALLGRAPH_TEST_BOLT_PORT", "17687"))
+HTTP_PORT = int(os.environ.get("CALLGRAPH_TEST_HTTP_PORT", "17474"))
 
 
 @dataclass(frozen=True)
@@ -45,13 +49,11 @@ def neo4j_server():
         _refuse_to_wipe_real_data(server)
         yield server
         return
-    bolt = os.environ.get("CALLGRAPH_TEST_BOLT_PORT", "17687")  # another pair for a second checkout
-    env = dict(os.environ, CALLGRAPH_NEO4J_HOME=str(TEST_HOME), NEO4J_BOLT_PORT=bolt,
-               NEO4J_HTTP_PORT=os.environ.get("CALLGRAPH_TEST_HTTP_PORT", "17474"),
-               NEO4J_PASSWORD="callgraph-test", CALLGRAPH_NEO4J_MODE="maven")
+    env = dict(os.environ, CALLGRAPH_NEO4J_HOME=str(TEST_HOME), NEO4J_BOLT_PORT=str(BOLT_PORT),
+               NEO4J_HTTP_PORT=str(HTTP_PORT), NEO4J_PASSWORD="callgraph-test", CALLGRAPH_NEO4J_MODE="maven")
     subprocess.run([str(REPO / "scripts" / "neo4j"), "start"], env=env, check=True)
     try:
-        yield Server(f"neo4j://127.0.0.1:{bolt}", "neo4j", "callgraph-test", "neo4j")
+        yield Server(f"neo4j://127.0.0.1:{BOLT_PORT}", "neo4j", "callgraph-test", "neo4j")
     finally:
         subprocess.run([str(REPO / "scripts" / "neo4j"), "stop"], env=env, check=False)
 
