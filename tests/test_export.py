@@ -8,7 +8,7 @@ import subprocess
 import pytest
 from click.testing import CliRunner
 
-from conftest import FIXTURES, REPO, query
+from conftest import AS_OF, FIXTURES, REPO, query
 from loader.cli import main
 from loader.demo import generate
 from loader.store.connection import connect
@@ -21,7 +21,7 @@ COUNT_TYPES = "MATCH ()-[r]->() RETURN type(r) AS type, count(*) AS n ORDER BY t
 def tenant_file(tmp_path):
     path = tmp_path / "tenant.jsonl"
     with open(path, "w") as f:
-        for record in generate(60, seed=4):
+        for record in generate(60, seed=4, as_of=AS_OF):
             f.write(json.dumps(record) + "\n")
         # an older version of the first record after the newer one: the export keeps the newer
         older = json.loads(path.read_text().splitlines()[0])
