@@ -29,13 +29,13 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from loader.demo import DEFAULT_START, generate  # noqa: E402
+from loader.demo import generate, window_start  # noqa: E402
 from loader.queries.saved import load_all  # noqa: E402
 from loader.store.connection import connect  # noqa: E402
 
@@ -48,7 +48,8 @@ ENV = dict(os.environ, CALLGRAPH_NEO4J_HOME=str(HOME), NEO4J_BOLT_PORT=str(BOLT)
            NEO4J_DATABASE="neo4j", NEO4J_HEAP=os.environ.get("NEO4J_HEAP", "2g"),
            NEO4J_PAGECACHE=os.environ.get("NEO4J_PAGECACHE", "4g"))  # the 100,000-record store is 2 GB
 BIG_LABELS = ("CallRecord", "Session", "Segment", "Media", "Stream")
-DAY_ONE = DEFAULT_START  # the generated tenants' first day, for the windowed runs
+AS_OF = date(2026, 11, 9)  # the generated tenants fill the week before, the same every run (and cached file)
+DAY_ONE = window_start(AS_OF)  # their first day, for the windowed runs
 NO_RUST = "import sys; sys.modules['neo4j._rust'] = None; "  # the driver falls back to pure Python
 
 
@@ -121,7 +122,7 @@ def tenant_file(calls: int, seed: int) -> Path:
     path = DATA / f"tenant-{calls}-seed{seed}.jsonl"
     if not path.exists():
         with open(path, "w") as f:
-            for record in generate(calls, seed=seed):
+            for record in generate(calls, seed=seed, as_of=AS_OF):
                 f.write(json.dumps(record, separators=(",", ":")) + "\n")
     return path
 

@@ -4,10 +4,10 @@
 // description: Every segment of one call record in time order: its session, who was at each
 //   end (name and role: user, phone, gateway, mediationServer, ...), when, which media relays
 //   it used, how it failed, and whether any of its audio streams was poor.
-// param: callRecordId string | example: b2e1d6f3-0002-4000-8000-000000000002 | the call record's id
+// param: callRecordId string | example: 0de00000-0000-4000-8000-000000000001 | the call record's id
 //
 // In Neo4j Browser, run this first (with the id you are after):
-// :param callRecordId => 'b2e1d6f3-0002-4000-8000-000000000002'
+// :param callRecordId => '0de00000-0000-4000-8000-000000000001'
 MATCH (:CallRecord {id: $callRecordId})-[:CONTAINS]->(s:Session)-[:CONTAINS]->(g:Segment)
 MATCH (g)-[ar:CALLER]->(a:Endpoint)
 MATCH (g)-[br:CALLEE]->(b:Endpoint)

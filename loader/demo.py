@@ -1,13 +1,17 @@
 """A synthetic tenant: call records in Graph's exact JSON shape, with planted problems.
 
 ``callgraph generate`` and ``callgraph demo`` use it to show the saved queries off, and the
-tests use it to check that every saved query finds what was planted. Same seed, same data:
-every choice comes from one ``random.Random(seed)`` and the clock never enters.
+tests use it to check that every saved query finds what was planted. Every choice comes from
+one ``random.Random(seed)``; the clock only picks the days: the calls fill the ``days`` days
+(7) before ``as_of``, by default the day it runs (UTC), so they end the day before. Same seed
+and same ``as_of``, same data (the same seed on another day gives the same calls, moved).
 
 What a tenant holds: Teams peer-to-peer calls, meetings through a conferencing server, PSTN
 calls through the Teams media processor to Direct Routing SBCs (two segments; one with media
-bypass), auto attendant -> call queue -> agent transfers (the repeated session ids Graph
-documents), users on wired and Wi-Fi subnets at two offices and at home, media relays
+bypass; an inbound one the user transfers to a phone number has three: SBC -> media processor,
+media processor -> user until the transfer, media processor -> SBC to the number), auto
+attendant -> call queue -> agent transfers (the repeated session ids Graph documents; the first
+that reaches an agent has the id ``transfer_call_id(seed)``, for the README's call-path example), users on wired and Wi-Fi subnets at two offices and at home, media relays
 shared by many calls, and failures at call setup and mid-call. Planted for the queries:
 
 - a bad media relay (``BAD_RELAY``): most audio through it is poor, and it is the busiest;
@@ -20,12 +24,24 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Iterator
 
 TENANT_ID = "6b7c2f1e-5a4d-4c3b-9e8f-0a1b2c3d4e5f"
 DOMAIN = "contoso.com"
-DEFAULT_START = datetime(2026, 11, 2, tzinfo=timezone.utc)
+DAYS = 7  # the days the calls fill, ending at the start of as_of
+
+
+def window_start(as_of: date | None = None, days: int = DAYS) -> datetime:
+    """The first midnight (UTC) of the generated calls: ``days`` days before ``as_of`` (default today, UTC)."""
+    end = as_of or datetime.now(timezone.utc).date()
+    return datetime(end.year, end.month, end.day, tzinfo=timezone.utc) - timedelta(days=days)
+
+
+def transfer_call_id(seed: int) -> str:
+    """The id of a tenant's first auto attendant -> call queue -> agent call: stable, and the
+    seed in its last digits (``...-000000000001`` for seed 1), so two tenants never share it."""
+    return f"0de00000-0000-4000-8000-{seed % 16**12:012x}"
 
 BAD_RELAY = "52.114.188.32"
 RELAYS = [BAD_RELAY] + [f"52.114.{a}.{b}" for a, b in
@@ -80,9 +96,11 @@ class User:
 class Tenant:
     """The people and places of one synthetic tenant, and a generator of its calls."""
 
-    def __init__(self, seed: int, users: int, start: datetime = DEFAULT_START, days: int = 7):
+    def __init__(self, seed: int, users: int, start: datetime, days: int = DAYS):
         self.rng = random.Random(seed)
         self.start, self.days = start, days
+        self.transfer_id = transfer_call_id(seed)
+        self.transfer_named = False  # whether a call has been given that id yet
         self.users = [self._user(i) for i in range(users)]
         # resource accounts behind the auto attendant and the call queue
         self.aa_account = {"id": self._uuid(), "displayName": "Contoso Main Line"}
@@ -329,6 +347,22 @@ class Tenant:
         failed = self.rng.random() < (0.45 if fqdn == FAILING_SBC else 0.02)
         return fqdn, failed
 
+    def _transferred_out(self, user: User, fqdn: str, start: datetime, handed_over: datetime, end: datetime,
+                         sid: str) -> list[dict]:
+        """An inbound PSTN call the user answers and transfers to a phone number, in one session
+        of three segments: SBC -> media processor for the whole call, media processor -> user
+        until the transfer, then media processor -> SBC out to the number."""
+        sbc_header, sbc_ip = SBCS[fqdn]
+        mp_role, mp_header, mp_ip = MEDIA_PROCESSOR
+        mp = lambda: self.service_endpoint(mp_role, mp_header)  # noqa: E731
+        mp_net, sbc_net = self.service_network(mp_ip), self.service_network(sbc_ip)
+        inbound = self._segment(sid, start, end, self.service_endpoint("gateway", sbc_header), mp(), [self.media(
+            sbc_net, mp_net, self._poor(None, None), self._poor(None, None))])
+        answered = self._client_leg(user, mp_ip, False, start + timedelta(seconds=1), handed_over, sid, mp())
+        outbound = self._segment(sid, handed_over, end, mp(), self.service_endpoint("gateway", sbc_header), [self.media(
+            self.service_network(mp_ip), self.service_network(sbc_ip), self._poor(None, None), self._poor(None, None))])
+        return [inbound, answered, outbound]
+
     def _pstn(self, start: datetime) -> dict:
         user = self.rng.choice(self.users)
         number = self._phone()
@@ -337,13 +371,19 @@ class Tenant:
         bypass = not failed and self.rng.random() < 0.15
         rid = self._uuid()
         end = start + timedelta(seconds=8 if failed else self.rng.randint(40, 1800))
-        legs = self._pstn_legs(user, fqdn, outbound, start, end, rid, failed, bypass)
         me, phone = self.client_endpoint(user), self.phone_endpoint(number)
+        participants = [self._party(user), self._party(phone=number)]
+        if not (outbound or failed or bypass) and self.rng.random() < 0.3:  # handed on to a colleague's phone
+            handed_over = start + timedelta(seconds=self.rng.randint(15, 120))
+            end = handed_over + timedelta(seconds=self.rng.randint(40, 900))
+            legs = self._transferred_out(user, fqdn, start, handed_over, end, rid)
+            participants.append(self._party(phone=self._phone()))
+        else:
+            legs = self._pstn_legs(user, fqdn, outbound, start, end, rid, failed, bypass)
         failure = legs[-1].get("failureInfo") or legs[0].get("failureInfo")
         session = self._session(rid, me if outbound else phone, phone if outbound else me, legs, failure)
         organizer = self._party(user) if outbound else self._party(phone=number)
-        return self._record(rid, "peerToPeer", start, end, organizer, [self._party(user), self._party(phone=number)],
-                            [session])
+        return self._record(rid, "peerToPeer", start, end, organizer, participants, [session])
 
     def _queue(self, start: datetime) -> dict:
         """Inbound PSTN -> auto attendant -> call queue -> agent: one session per service identity,
@@ -351,6 +391,8 @@ class Tenant:
         number, agent = self._phone(), self.rng.choice(self.users)
         fqdn, failed = self._sbc()
         rid, transfer_id = self._uuid(), self._uuid()
+        if not failed and not self.transfer_named:
+            rid, self.transfer_named = self.transfer_id, True
         phone = self.phone_endpoint(number)
         t1 = start + timedelta(seconds=self.rng.randint(10, 40))
         t2 = t1 + timedelta(seconds=self.rng.randint(5, 120))
@@ -380,8 +422,9 @@ def _iso(value: datetime) -> str:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def generate(calls: int, seed: int = 1, users: int | None = None, start: datetime = DEFAULT_START,
-             days: int = 7) -> Iterator[dict]:
-    """``calls`` call records of one synthetic tenant, in Graph's JSON shape."""
-    tenant = Tenant(seed, users or max(12, min(2000, calls // 8)), start, days)
+def generate(calls: int, seed: int = 1, users: int | None = None, as_of: date | None = None,
+             days: int = DAYS) -> Iterator[dict]:
+    """``calls`` call records of one synthetic tenant, in Graph's JSON shape, starting in the
+    ``days`` days before ``as_of`` (default today, UTC) and ending before it."""
+    tenant = Tenant(seed, users or max(12, min(2000, calls // 8)), window_start(as_of, days), days)
     yield from tenant.calls(calls)

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 from click.testing import CliRunner
 
-from conftest import BOLT_PORT, FIXTURES, HTTP_PORT, REPO, query, snapshot
+from conftest import AS_OF, BOLT_PORT, FIXTURES, HTTP_PORT, REPO, query, snapshot
 from loader.cli import main
 from loader.demo import generate
 from loader.model import NODE_BY_LABEL, RELS, prop_kinds
@@ -24,7 +24,7 @@ COUNT_TYPES = "MATCH ()-[r]->() RETURN type(r) AS type, count(*) AS n ORDER BY t
 def tenant_file(tmp_path):
     path = tmp_path / "tenant.jsonl"
     with open(path, "w") as f:
-        for record in generate(60, seed=4):
+        for record in generate(60, seed=4, as_of=AS_OF):
             f.write(json.dumps(record) + "\n")
         # an older version of the first record after the newer one: the export keeps the newer
         older = json.loads(path.read_text().splitlines()[0])

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 from click.testing import CliRunner
 
-from conftest import FIXTURES, fixture_path, query, snapshot
+from conftest import AS_OF, FIXTURES, fixture_path, query, snapshot
 from fake_graph import direct_routing_row, make_record, user
 from loader.cli import main
 
@@ -167,6 +167,21 @@ def test_a_newer_version_replaces_the_subtree_and_an_older_one_is_skipped(graph,
     assert snapshot(graph) == before
 
 
+def test_the_record_keeps_its_organizers_tenant_whatever_tenant_is_signed_in(graph, cli_env, monkeypatch):
+    # AZURE_TENANT_ID is exported for fetch and sync to sign in with; load ignores it, so records
+    # of another tenant (here Microsoft's example, organized in dc368399-...) keep their own
+    monkeypatch.setenv("AZURE_TENANT_ID", "11111111-2222-3333-4444-555555555555")
+    code, output = load(LEGACY)
+    assert code == 0, output
+    assert query(graph, "MATCH (c:CallRecord) RETURN c.tenantId AS t") == [{"t": "dc368399-474c-4d40-900c-6265431fd81f"}]
+    # --tenant-id is what overrides it, for records that carry none or a wrong one
+    record = json.loads(LEGACY.read_text())
+    record["version"] += 1
+    code, output = load("--tenant-id", "99999999-0000-0000-0000-000000000009", "-", input=json.dumps(record))
+    assert code == 0, output
+    assert query(graph, "MATCH (c:CallRecord) RETURN c.tenantId AS t") == [{"t": "99999999-0000-0000-0000-000000000009"}]
+
+
 def test_gzip_json_lines_and_stdin(graph, cli_env, tmp_path):
     record = json.loads(LEGACY.read_text())
     lines = []
@@ -186,7 +201,7 @@ def test_concurrent_writers_give_the_graph_one_writer_gives(graph, cli_env, tmp_
     # 60 generated calls, one of which arrives three times: version 1 first, then 3, then 2
     from loader.demo import generate
 
-    records = list(generate(60, seed=7))
+    records = list(generate(60, seed=7, as_of=AS_OF))
     again = records[0]
     versions = [dict(again, version=v, lastModifiedDateTime=f"2026-11-20T0{v}:00:00Z") for v in (1, 3, 2)]
     lines = [versions[0]] + records[1:30] + [versions[1]] + records[30:] + [versions[2]]
@@ -212,7 +227,7 @@ def test_the_element_count_of_the_progress_line_is_what_the_graph_holds(graph):
     from loader.store.load import load_records
     from loader.ingest.files import Item
 
-    items = [Item(origin=f"calls.jsonl:{n}", record=r, kind="callRecord") for n, r in enumerate(generate(40, seed=3))]
+    items = [Item(origin=f"calls.jsonl:{n}", record=r, kind="callRecord") for n, r in enumerate(generate(40, seed=3, as_of=AS_OF))]
     summary = load_records(graph, items, batch_size=7, writers=3)
     assert summary.counts["loaded"] == 40
     (row,) = query(graph, "MATCH (n) WITH count(n) AS nodes MATCH ()-[r]->() WITH nodes, count(r) AS rels "

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from neo4j.exceptions import ClientError
 
-from conftest import query
+from conftest import AS_OF, query
 from loader import demo as tenant
 from loader.cli import main
 from loader.store.load import load_records
@@ -30,7 +30,7 @@ SERVICE_ROLES = {"gateway", "mediationServer", "mediationServerCloudConnectorEdi
 
 @pytest.fixture(scope="module")
 def records():
-    return list(tenant.generate(CALLS, seed=SEED))
+    return list(tenant.generate(CALLS, seed=SEED, as_of=AS_OF))
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +114,8 @@ def test_shared_relays_puts_the_bad_relay_first_with_its_exact_counts(loaded, re
 
 def test_a_window_keeps_the_calls_that_started_in_it(loaded, records):
     """since/until: the startDateTime index finds the window's calls (the other branch of the query)."""
-    since, until = tenant.DEFAULT_START + timedelta(days=2), tenant.DEFAULT_START + timedelta(days=3)
+    first = tenant.window_start(AS_OF)
+    since, until = first + timedelta(days=2), first + timedelta(days=3)
     inside = [r for r in records if since <= datetime.fromisoformat(r["startDateTime"]) < until]
     assert 0 < len(inside) < len(records)
     rows = saved(loaded, "shared-relays", since=since.isoformat(), until=until.isoformat())
@@ -219,10 +220,18 @@ def test_pstn_paths_lists_every_multi_segment_pstn_session_with_hops_in_time_ord
     assert len(rows) > 100
     gateway_hop = next(h for row in rows for h in row["hops"] if h["toRole"] == "gateway")
     assert gateway_hop["fromRole"] == "mediationServer"
+    # minSegments=3 (the README's example): the inbound calls a user transferred to a phone number
+    three = saved(loaded, "pstn-paths", minSegments=3, limit=10_000)
+    assert sorted(three, key=key) == sorted((row for row in expected if row["segments"] >= 3), key=key)
+    assert len(three) == 8
+    assert {tuple((h["fromRole"], h["toRole"]) for h in row["hops"]) for row in three} == {
+        (("gateway", "mediationServer"), ("mediationServer", "user"), ("mediationServer", "gateway"))}
 
 
 def test_call_path_follows_a_transferred_call_hop_by_hop(loaded, records):
+    # the tenant's first call through the auto attendant and the call queue to an agent has a fixed id
     record = next(r for r in records if len(r["sessions"]) == 3 and r["sessions"][0]["id"] == r["sessions"][1]["id"])
+    assert record["id"] == tenant.transfer_call_id(SEED) == "0de00000-0000-4000-8000-000000000003"
     rows = saved(loaded, "call-path", callRecordId=record["id"])
     assert [(row["session"], row["segment"], row["callerRole"], row["calleeRole"]) for row in rows] == [
         (0, 0, "gateway", "mediationServer"), (0, 1, "mediationServer", "skypeForBusinessAutoAttendant"),
@@ -386,7 +395,7 @@ def test_datetime_parameters_take_an_age_in_any_unit_as_fetch_and_sync_do(loaded
         assert result.exit_code == 0, result.output
         return json.loads(result.stdout)
 
-    weeks = (datetime.now(timezone.utc) - tenant.DEFAULT_START).days // 7 + 1  # back past the first call
+    weeks = (datetime.now(timezone.utc) - tenant.window_start(AS_OF)).days // 7 + 1  # back past the first call
     for age, span in [("30s", timedelta(seconds=30)), ("15m", timedelta(minutes=15)), ("6h", timedelta(hours=6)),
                       ("7d", timedelta(days=7)), (f"{weeks}w", timedelta(weeks=weeks))]:
         assert relays(age) == relays((datetime.now(timezone.utc) - span).isoformat()), age
@@ -394,13 +403,31 @@ def test_datetime_parameters_take_an_age_in_any_unit_as_fetch_and_sync_do(loaded
     assert every and relays(f"{weeks}w") == every
 
 
-def test_generate_is_the_same_for_the_same_seed(tmp_path):
+def test_generate_is_the_same_for_the_same_seed_and_day(tmp_path):
     runner = CliRunner()
     for name in ("a.jsonl", "b.jsonl"):
-        assert runner.invoke(main, ["generate", "--calls", "50", "--seed", "9", "--out", str(tmp_path / name)]).exit_code == 0
+        result = runner.invoke(main, ["generate", "--calls", "50", "--seed", "9", "--as-of", "2026-11-09",
+                                      "--out", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
     assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
-    lines = (tmp_path / "a.jsonl").read_text().splitlines()
-    assert len(lines) == 50 and json.loads(lines[0])["sessions"]
+    records = [json.loads(line) for line in (tmp_path / "a.jsonl").read_text().splitlines()]
+    assert len(records) == 50 and records[0]["sessions"]
+    # the calls fill the week before --as-of and end before it
+    assert min(r["startDateTime"] for r in records) >= "2026-11-02T00:00:00"
+    assert max(r["endDateTime"] for r in records) < "2026-11-09T00:00:00"
+
+    # without --as-of the week ends at the start of today (UTC): the same calls, moved to this week
+    today = datetime.now(timezone.utc).date()
+    assert runner.invoke(main, ["generate", "--calls", "50", "--seed", "9", "--out", str(tmp_path / "c.jsonl")]).exit_code == 0
+    shift = today - AS_OF
+    recent = [json.loads(line) for line in (tmp_path / "c.jsonl").read_text().splitlines()]
+    moved = lambda text: (datetime.fromisoformat(text) + shift).isoformat()  # noqa: E731
+    assert [moved(r["startDateTime"]) for r in records] == [datetime.fromisoformat(r["startDateTime"]).isoformat()
+                                                             for r in recent]
+    assert max(r["endDateTime"] for r in recent) < today.isoformat()
+
+    result = runner.invoke(main, ["generate", "--as-of", "9 Nov", "--out", str(tmp_path / "d.jsonl")])
+    assert result.exit_code == 2 and "--as-of: expected a time such as 2026-11-01" in result.output
 
 
 def test_browser_links_carry_one_statement_with_the_values_in_place(loaded):

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from conftest import FIXTURES, fixture_path
+from conftest import AS_OF, FIXTURES, fixture_path
 from loader.ingest.transform import RecordError, transform_record
 from loader.ingest.values import to_datetime, to_duration_ms, to_float, to_timestamp
 
@@ -149,7 +149,7 @@ def test_the_model_names_every_property_written_below_the_record_for_the_docs_an
 
     records = [item.record for path in expand_paths([str(FIXTURES)]) for item in read_items(path)
                if item.record is not None and item.kind == "callRecord"]
-    records += list(generate(200, seed=7))
+    records += list(generate(200, seed=7, as_of=AS_OF))
     unnamed = set()
     for record in records:
         tree = transform_record(record)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime, timezone
 
 import click
 
-from ..errors import DatabaseError
+from ..errors import DatabaseError, ParameterError
 from ..queries.summaries import state as summaries_state
+from ..times import parse_when
 from ..store.connection import DEFAULT_DATABASE, DEFAULT_URI, DEFAULT_USER, connect
 from ..store.load import Summary
 
@@ -107,3 +109,12 @@ class Progress:
             self.shown = False
 
 
+def parse_time_option(text: str | None, now: datetime | None, name: str) -> datetime | None:
+    """An option's time (an ISO date or date-time, or an age such as 7d: :mod:`loader.times`),
+    or None when not given; a bad one names the option."""
+    if not text:
+        return None
+    try:
+        return parse_when(text, now or datetime.now(timezone.utc))
+    except ValueError as exc:
+        raise ParameterError(f"{name}: {exc}") from None

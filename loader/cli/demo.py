@@ -13,16 +13,26 @@ from ..demo import generate as generate_records
 from ..ingest.files import Item
 from ..store.load import load_records
 from ..store.schema import ensure_schema
-from .common import Progress, format_summary, neo4j_options, open_graph
+from .common import parse_time_option, Progress, format_summary, neo4j_options, open_graph
+
+
+def as_of_option(command):
+    """--as-of: the day the generated calls end before (they fill the 7 days before it)."""
+    return click.option(
+        "--as-of", "as_of", default=None, metavar="DAY",
+        callback=lambda ctx, param, value: value and parse_time_option(value, None, "--as-of").date(),
+        help="The calls fill the 7 days before this day (UTC) and end before it [default: today, so they "
+             "end yesterday]: a date such as 2026-11-09, or an age such as 2w. Same seed and same --as-of, same data.")(command)
 
 
 @click.command()
 @click.option("--calls", default=2000, show_default=True, type=click.IntRange(1), help="Call records to make.")
-@click.option("--seed", default=1, show_default=True, help="Same seed, same data.")
+@click.option("--seed", default=1, show_default=True, help="Same seed and same day (or --as-of), same data.")
 @click.option("--users", type=click.IntRange(2), default=None, help="Users in the tenant [default: calls / 8, 12 to 2,000].")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, allow_dash=True),
               help="JSON Lines file to write (- for stdout; .gz is gzipped).")
-def generate(calls, seed, users, out):
+@as_of_option
+def generate(calls, seed, users, out, as_of):
     """Write a synthetic tenant's call records as JSON Lines, in Graph's exact JSON shape.
 
     \b
@@ -30,6 +40,10 @@ def generate(calls, seed, users, out):
     Direct Routing SBCs, auto attendant -> call queue transfers, Wi-Fi and wired
     subnets, shared media relays and failures; planted for the saved queries to find:
     a bad relay (52.114.188.32), a failing SBC and a poor Wi-Fi subnet (10.30.5.0).
+    The calls fill the week before --as-of (today by default), so the saved queries'
+    windows such as -p since=7d find them. The first call that goes through the auto
+    attendant and the call queue to an agent has a fixed id, the seed in its last
+    digits: 0de00000-0000-4000-8000-000000000001 for seed 1.
     """
     if out == "-":
         stream = sys.stdout
@@ -38,7 +52,7 @@ def generate(calls, seed, users, out):
     else:
         stream = open(out, "w", encoding="utf-8")
     try:
-        for record in generate_records(calls, seed=seed, users=users):
+        for record in generate_records(calls, seed=seed, users=users, as_of=as_of):
             stream.write(json.dumps(record, separators=(",", ":")) + "\n")
     finally:
         if out != "-":
@@ -49,12 +63,14 @@ def generate(calls, seed, users, out):
 
 @click.command()
 @click.option("--calls", default=2000, show_default=True, type=click.IntRange(1), help="Call records to make.")
-@click.option("--seed", default=1, show_default=True, help="Same seed, same data.")
+@click.option("--seed", default=1, show_default=True, help="Same seed and same day (or --as-of), same data.")
+@as_of_option
 @neo4j_options
-def demo(calls, seed, uri, username, password, database):
+def demo(calls, seed, as_of, uri, username, password, database):
     """Generate a synthetic tenant and load it (see `generate`), then say what to run first."""
     progress = Progress(enabled=sys.stderr.isatty())
-    items = (Item(f"demo:{i}", record=r) for i, r in enumerate(generate_records(calls, seed=seed)))
+    records = generate_records(calls, seed=seed, as_of=as_of)
+    items = (Item(f"demo:{i}", record=r) for i, r in enumerate(records))
     with open_graph(uri, username, password, database) as graph:
         ensure_schema(graph)
         summary = load_records(graph, items, on_batch=progress.update)

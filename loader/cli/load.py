@@ -27,9 +27,10 @@ def schema(uri, username, password, database):
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @neo4j_options
 @write_options
-@click.option("--tenant-id", envvar="AZURE_TENANT_ID", default=None,
-              help="Tenant the records came from [env AZURE_TENANT_ID]. Default: the organizer's tenant "
-                   "found in each record.")
+@click.option("--tenant-id", default=None,
+              help="Tenant to store on records that carry none or a wrong one. Default: each record's own "
+                   "organizer tenant. AZURE_TENANT_ID is for signing in to Graph (fetch, sync) and is "
+                   "ignored here, so an exported sign-in tenant never relabels records from elsewhere.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress line; rejects and the summary still print.")
 def load(paths, uri, username, password, database, batch_size, writers, and_summarize, tenant_id, quiet):
     """Load call records from PATH... into Neo4j.
@@ -73,7 +74,8 @@ def load(paths, uri, username, password, database, batch_size, writers, and_summ
               help="Only neo4j-admin for now: CSV files with typed headers.")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False),
               help="Directory for the CSV files (created if missing).")
-@click.option("--tenant-id", envvar="AZURE_TENANT_ID", default=None, help="As for load [env AZURE_TENANT_ID].")
+@click.option("--tenant-id", default=None,
+              help="As for load: overrides each record's organizer tenant; AZURE_TENANT_ID is ignored.")
 @click.option("--neo4j-admin", "admin", default="neo4j-admin", show_default=True,
               help='How to call neo4j-admin in the printed command, e.g. "scripts/neo4j admin".')
 def export(paths, fmt, out, tenant_id, admin):

@@ -25,8 +25,8 @@ from ..msgraph.sync import sync as run_sync
 from ..model import LOG_ROW_KINDS
 from ..store.load import Problem
 from ..store.schema import ensure_schema
-from ..times import AGES, parse_duration, parse_when
-from .common import Progress, after_load, format_summary, neo4j_options, open_graph, write_options
+from ..times import AGES, parse_duration
+from .common import parse_time_option, Progress, after_load, format_summary, neo4j_options, open_graph, write_options
 
 
 def graph_options(command):
@@ -107,15 +107,6 @@ def _schedule(text: str) -> tuple[float, ...]:
                                  param_hint="--not-found-retries") from None
 
 
-def _when(text: str | None, now: datetime, name: str) -> datetime | None:
-    if not text:
-        return None
-    try:
-        return parse_when(text, now)
-    except ValueError as exc:
-        raise ParameterError(f"{name}: {exc}") from None
-
-
 class FetchProgress(Progress):
     """The loader's status line, with the fetch side's counts and rates."""
 
@@ -169,7 +160,7 @@ def fetch(since, until, out, pstn, **o):
     Exit status: 0 every record fetched, 1 something failed or is still pending, 2 usage error.
     """
     now = datetime.now(timezone.utc)
-    since_at, until_at = _when(since, now, "--since"), _when(until, now, "--until") or now
+    since_at, until_at = parse_time_option(since, now, "--since"), parse_time_option(until, now, "--until") or now
     if since_at is None and not o["ids"]:
         raise click.UsageError("give --since (a time window) or --id (given records)")
     if pstn and since_at is None:
@@ -256,7 +247,7 @@ def sync(since, until, overlap, pstn, batch_size, writers, and_summarize, uri, u
     Exit status: 0 all loaded, 1 something failed, is pending or was rejected, 2 usage error.
     """
     now = datetime.now(timezone.utc)
-    since_at, until_at = _when(since, now, "--since"), _when(until, now, "--until")
+    since_at, until_at = parse_time_option(since, now, "--since"), parse_time_option(until, now, "--until")
     try:
         overlap_td = parse_duration(overlap)
     except ValueError as exc:

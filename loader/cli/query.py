@@ -44,7 +44,7 @@ def query(name, params, fmt, uri, username, password, database):
     Examples:
       callgraph query shared-relays
       callgraph query pstn-paths -p minSegments=3 -p since=7d
-      callgraph query call-path -p callRecordId=b2e1d6f3-0002-4000-8000-000000000002 --format json
+      callgraph query call-path -p callRecordId=0de00000-0000-4000-8000-000000000001 --format json
     """
     given = {}
     for item in params:
