@@ -13,7 +13,7 @@ from ..demo import generate as generate_records
 from ..ingest.files import Item
 from ..store.load import load_records
 from ..store.schema import ensure_schema
-from .common import Progress, format_summary, neo4j_options, open_graph
+from .common import Progress, format_summary, neo4j_options, open_graph, output_file
 
 
 @click.command()
@@ -31,6 +31,7 @@ def generate(calls, seed, users, out):
     subnets, shared media relays and failures; planted for the saved queries to find:
     a bad relay (52.114.188.32), a failing SBC and a poor Wi-Fi subnet (10.30.5.0).
     """
+    output_file(out)
     if out == "-":
         stream = sys.stdout
     elif out.endswith(".gz"):

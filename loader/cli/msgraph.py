@@ -31,6 +31,7 @@ from ..msgraph.fetch import (
 )
 from ..msgraph.client import CLOUDS, DEFAULT_LIMITS, GraphClient, GraphError, RateLimiter, RequestFailed, RetryPolicy, \
     Settings, parse_limit
+from ..errors import ParameterError
 from ..ingest.files import LOG_ROW_TYPES, Item
 from ..ingest.pstn import transform_log_row
 from ..ingest.transform import RecordError
@@ -39,7 +40,8 @@ from ..store.load import Problem, load_records
 from ..store.logrows import link_log_rows, write_log_rows
 from ..store.schema import ensure_schema
 from ..store.syncstate import read_sync_state, save_sync_state, stored_versions
-from .common import Progress, after_load, format_summary, neo4j_options, open_graph, write_options
+from .common import (Progress, after_load, format_summary, neo4j_options, open_graph, output_file,
+                     write_options)
 
 
 def graph_options(command):
@@ -96,7 +98,7 @@ def _settings(o: dict) -> Settings:
     if not o["client_secret"] and not o["client_certificate"]:
         missing.append("AZURE_CLIENT_SECRET, or AZURE_CLIENT_CERTIFICATE_PATH for a certificate")
     if missing:
-        raise click.UsageError("to sign in to Microsoft Graph, set " + "; ".join(missing))
+        raise ParameterError("to sign in to Microsoft Graph, set " + "; ".join(missing))
     authority, graph_url = CLOUDS[o["cloud"]]
     return Settings(o["tenant_id"], o["client_id"], o["client_secret"] or None, o["client_certificate"] or None,
                     o["client_certificate_password"] or None, (o["authority_host"] or authority).rstrip("/"),
@@ -107,7 +109,7 @@ def _client(o: dict) -> GraphClient:
     try:
         limits = dict(parse_limit(text) for text in o["rate_limits"])
     except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--rate-limit") from None
+        raise ParameterError(f"--rate-limit: {exc}") from None
     retry = RetryPolicy(attempts=o["max_attempts"], backoff=o["backoff"], max_backoff=max(60.0, o["backoff"]))
     return GraphClient(_settings(o), RateLimiter(limits), retry, max_connections=o["workers"] * 2)
 
@@ -116,8 +118,8 @@ def _schedule(text: str) -> tuple[float, ...]:
     try:
         return tuple(float(part) for part in text.split(",") if part.strip())
     except ValueError:
-        raise click.BadParameter(f"expected seconds separated by commas, e.g. 60,300,900; got {text!r}",
-                                 param_hint="--not-found-retries") from None
+        raise ParameterError(f"--not-found-retries: expected seconds separated by commas, e.g. 60,300,900; "
+                             f"got {text!r}") from None
 
 
 def _when(text: str | None, now: datetime, name: str) -> datetime | None:
@@ -126,7 +128,7 @@ def _when(text: str | None, now: datetime, name: str) -> datetime | None:
     try:
         return parse_when(text, now)
     except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint=name) from None
+        raise ParameterError(f"{name}: {exc}") from None
 
 
 class FetchProgress(Progress):
@@ -183,9 +185,10 @@ def fetch(since, until, out, pstn, **o):
     now = datetime.now(timezone.utc)
     since_at, until_at = _when(since, now, "--since"), _when(until, now, "--until") or now
     if since_at is None and not o["ids"]:
-        raise click.UsageError("give --since (a time window) or --id (given records)")
+        raise ParameterError("give --since (a time window) or --id (given records)")
     if pstn and since_at is None:
-        raise click.UsageError("--pstn needs --since: the PSTN logs are read by time window")
+        raise ParameterError("--pstn needs --since: the PSTN logs are read by time window")
+    output_file(out)
     client = _client(o)
     fetcher = Fetcher(client, o["workers"], not o["no_participants"], _schedule(o["not_found_retries"]))
     progress = FetchProgress(enabled=not o["quiet"] and sys.stderr.isatty() and out != "-")
@@ -273,7 +276,7 @@ def sync(since, until, overlap, pstn, batch_size, writers, and_summarize, uri, u
     try:
         overlap_td = parse_duration(overlap)
     except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--overlap") from None
+        raise ParameterError(f"--overlap: {exc}") from None
     client = _client(o)
     tenant = client.settings.tenant_id
     participants = not o["no_participants"]
