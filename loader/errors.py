@@ -61,4 +61,10 @@ class GraphError(CallgraphError):
 
 
 class Interrupted(CallgraphError):
+    """Ctrl-C: the writes that were committed stay, and running the command again completes them."""
+
     exit_code = 130
+
+    def __init__(self, message: str = "interrupted: what was committed stays; run the same command again to "
+                                      "complete it"):
+        super().__init__(message)

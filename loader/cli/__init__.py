@@ -11,7 +11,9 @@ status here, once, for every command (:mod:`loader.errors`).
 from __future__ import annotations
 
 import importlib
+import logging
 import os
+import sys
 
 import click
 
@@ -52,8 +54,15 @@ class Commands(click.Group):
         except CallgraphError as exc:
             raise Failure(exc) from None
         except KeyboardInterrupt:
-            raise Failure(Interrupted("interrupted: what was committed stays; run the same command again "
-                                      "to complete it")) from None
+            raise Failure(Interrupted()) from None
+        except BrokenPipeError:
+            # the reader of the output went away (`callgraph query x | head`): end quietly, as
+            # tools killed by SIGPIPE do, and keep Python from complaining about the lost flush
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            except (OSError, ValueError):  # an output without a file descriptor (click's test runner)
+                pass
+            raise click.exceptions.Exit(141) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:  # noqa: BLE001 - the last line of defence: never a traceback
@@ -76,6 +85,12 @@ def describe(exc: Exception) -> CallgraphError:
         return CallgraphError(f"{where}{exc.strerror or exc}")
     return CallgraphError(f"unexpected {type(exc).__name__}: {exc}. This is a bug in callgraph; please report it "
                           "with the command that caused it")
+
+
+# Libraries' log records (the Neo4j driver warns "Unable to retrieve routing information" before
+# it raises what the error mapping above turns into one line) would reach stderr through Python's
+# last-resort handler; a command's output is its own lines only.
+logging.getLogger().addHandler(logging.NullHandler())
 
 
 @click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

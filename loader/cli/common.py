@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 import click
 
-from ..errors import DatabaseError, ParameterError
+from ..errors import CallgraphError, ParameterError
 from ..queries.summaries import state as summaries_state
 from ..times import parse_when
 from ..store.connection import DEFAULT_DATABASE, DEFAULT_URI, DEFAULT_USER, connect
@@ -50,11 +51,17 @@ def write_options(command):
 
 
 def open_graph(uri: str, username: str, password: str | None, database: str):
-    try:
-        return connect(uri, username, password, database)
-    except DatabaseError as exc:
-        hint = "" if password else " (no password was given: set NEO4J_PASSWORD)"
-        raise DatabaseError(str(exc) + hint) from None
+    """The connection of a command's --uri/--username/--password/--database options."""
+    return connect(uri, username, password, database)
+
+
+def output_file(out: str, option: str = "--out") -> str:
+    """An output file's path, checked before any work is done: its directory must exist."""
+    parent = Path(out).parent
+    if out != "-" and not parent.is_dir():
+        raise ParameterError(f"{option} {out}: there is no directory {parent}; create it first "
+                             f"(mkdir -p {parent}) or write somewhere else")
+    return out
 
 
 def after_load(graph, and_summarize: bool) -> None:
@@ -79,9 +86,21 @@ def format_summary(summary: Summary, seconds: float) -> str:
         linked = summary.linked
         lines.append(f"{summary.log_rows} PSTN and Direct Routing rows loaded; linked to call records: "
                      f"{linked.get('id', 0)} by id, {linked.get('userTimeWindow', 0)} by user and time window")
-    for (origin, what), n in sorted(summary.ignored.items()):
-        lines.append(f"skipped {origin}: {n} x {what}")
-    return "\n".join(lines)
+    return "\n".join(lines + ignored_lines(summary))
+
+
+def ignored_lines(summary: Summary) -> list[str]:
+    """What the input held besides call records, one line per file and kind."""
+    return [f"skipped {origin}: {n} x {what}" for (origin, what), n in sorted(summary.ignored.items())]
+
+
+def nothing_found(summary: Summary, paths: list[str]) -> CallgraphError | None:
+    """The error of a load whose input held no call records or log rows at all, or None."""
+    if summary.read or summary.log_rows:
+        return None
+    where = ", ".join("standard input" if p == "-" else p for p in paths)
+    return CallgraphError(f"no records found in {where}: give files of Graph call records (JSON or JSON Lines, "
+                          "or gzipped), or a directory holding *.json, *.jsonl or *.ndjson files")
 
 
 class Progress:

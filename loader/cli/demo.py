@@ -13,7 +13,7 @@ from ..demo import generate as generate_records
 from ..ingest.files import Item
 from ..store.load import load_records
 from ..store.schema import ensure_schema
-from .common import parse_time_option, Progress, format_summary, neo4j_options, open_graph
+from .common import Progress, format_summary, neo4j_options, open_graph, output_file, parse_time_option
 
 
 def as_of_option(command):
@@ -45,6 +45,7 @@ def generate(calls, seed, users, out, as_of):
     attendant and the call queue to an agent has a fixed id, the seed in its last
     digits: 0de00000-0000-4000-8000-000000000001 for seed 1.
     """
+    output_file(out)
     if out == "-":
         stream = sys.stdout
     elif out.endswith(".gz"):

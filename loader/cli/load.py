@@ -10,8 +10,10 @@ from pathlib import Path
 import click
 
 from ..store.load import Problem, items_from_paths, load_records
+from ..store.connection import shown_uri
 from ..store.schema import ensure_schema
-from .common import Progress, after_load, format_summary, neo4j_options, open_graph, write_options
+from .common import (Progress, after_load, format_summary, ignored_lines, neo4j_options, nothing_found, open_graph,
+                     write_options)
 
 
 @click.command()
@@ -20,7 +22,8 @@ def schema(uri, username, password, database):
     """Create callgraph's constraints and indexes (idempotent; `load` does this too)."""
     with open_graph(uri, username, password, database) as graph:
         statements = ensure_schema(graph)
-    click.echo(f"schema ready: {len(statements)} constraints and indexes on {database} at {uri}", err=True)
+    click.echo(f"schema ready: {len(statements)} constraints and indexes on {database} at {shown_uri(uri)}",
+               err=True)
 
 
 @click.command()
@@ -47,8 +50,9 @@ def load(paths, uri, username, password, database, batch_size, writers, and_summ
     and the good ones around them still load.
 
     \b
-    Exit status: 0 all loaded, 1 something was rejected (or the database failed),
-    2 usage error.
+    Exit status: 0 all loaded, 1 something was rejected, no records were found in
+    PATH... at all, or the database failed; 2 usage error (a PATH that does not exist
+    or cannot be read, a bad option); 130 interrupted (Ctrl-C: what was committed stays).
     """
     progress = Progress(enabled=not quiet and sys.stderr.isatty())
 
@@ -62,6 +66,10 @@ def load(paths, uri, username, password, database, batch_size, writers, and_summ
         summary = load_records(graph, items, batch_size=batch_size, writers=writers, tenant_id=tenant_id,
                                on_batch=progress.update, on_problem=on_problem)
         progress.clear()
+        if error := nothing_found(summary, paths):
+            for line in ignored_lines(summary):
+                click.echo(line, err=True)
+            raise error
         click.echo(format_summary(summary, time.monotonic() - progress.started), err=True)
         after_load(graph, and_summarize)
     if summary.counts["rejected"]:
@@ -99,8 +107,8 @@ def export(paths, fmt, out, tenant_id, admin):
                f"({c['replaced']} replaced by a newer version, {c['completed']} completed), {c['unchanged']} "
                f"unchanged, {c['older']} skipped as older, {c['rejected']} rejected; {summary.elements} nodes and "
                f"relationships in {len(args)} files in {out}", err=True)
-    for (origin, what), n in sorted(summary.ignored.items()):
-        click.echo(f"skipped {origin}: {n} x {what}", err=True)
+    for line in ignored_lines(summary):
+        click.echo(line, err=True)
     click.echo(import_command(Path(out), args, admin=admin))
     if c["rejected"]:
         sys.exit(1)

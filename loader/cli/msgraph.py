@@ -26,7 +26,8 @@ from ..model import LOG_ROW_KINDS
 from ..store.load import Problem
 from ..store.schema import ensure_schema
 from ..times import AGES, parse_duration
-from .common import parse_time_option, Progress, after_load, format_summary, neo4j_options, open_graph, write_options
+from .common import (Progress, after_load, format_summary, neo4j_options, open_graph, output_file,
+                     parse_time_option, write_options)
 
 
 def graph_options(command):
@@ -83,7 +84,7 @@ def _settings(o: dict) -> Settings:
     if not o["client_secret"] and not o["client_certificate"]:
         missing.append("AZURE_CLIENT_SECRET, or AZURE_CLIENT_CERTIFICATE_PATH for a certificate")
     if missing:
-        raise click.UsageError("to sign in to Microsoft Graph, set " + "; ".join(missing))
+        raise ParameterError("to sign in to Microsoft Graph, set " + "; ".join(missing))
     authority, graph_url = CLOUDS[o["cloud"]]
     return Settings(o["tenant_id"], o["client_id"], o["client_secret"] or None, o["client_certificate"] or None,
                     o["client_certificate_password"] or None, (o["authority_host"] or authority).rstrip("/"),
@@ -94,7 +95,7 @@ def _client(o: dict) -> GraphClient:
     try:
         limits = dict(parse_limit(text) for text in o["rate_limits"])
     except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--rate-limit") from None
+        raise ParameterError(f"--rate-limit: {exc}") from None
     retry = RetryPolicy(attempts=o["max_attempts"], backoff=o["backoff"], max_backoff=max(60.0, o["backoff"]))
     return GraphClient(_settings(o), RateLimiter(limits), retry, max_connections=o["workers"] * 2)
 
@@ -103,8 +104,8 @@ def _schedule(text: str) -> tuple[float, ...]:
     try:
         return tuple(float(part) for part in text.split(",") if part.strip())
     except ValueError:
-        raise click.BadParameter(f"expected seconds separated by commas, e.g. 60,300,900; got {text!r}",
-                                 param_hint="--not-found-retries") from None
+        raise ParameterError(f"--not-found-retries: expected seconds separated by commas, e.g. 60,300,900; "
+                             f"got {text!r}") from None
 
 
 class FetchProgress(Progress):
@@ -162,9 +163,10 @@ def fetch(since, until, out, pstn, **o):
     now = datetime.now(timezone.utc)
     since_at, until_at = parse_time_option(since, now, "--since"), parse_time_option(until, now, "--until") or now
     if since_at is None and not o["ids"]:
-        raise click.UsageError("give --since (a time window) or --id (given records)")
+        raise ParameterError("give --since (a time window) or --id (given records)")
     if pstn and since_at is None:
-        raise click.UsageError("--pstn needs --since: the PSTN logs are read by time window")
+        raise ParameterError("--pstn needs --since: the PSTN logs are read by time window")
+    output_file(out)
     client = _client(o)
     fetcher = Fetcher(client, o["workers"], not o["no_participants"], _schedule(o["not_found_retries"]))
     progress = FetchProgress(enabled=not o["quiet"] and sys.stderr.isatty() and out != "-")

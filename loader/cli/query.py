@@ -11,6 +11,7 @@ from urllib.parse import quote, urlencode
 
 import click
 
+from ..errors import ParameterError
 from ..queries.saved import find, load_all, run
 from ..queries.summaries import state as summaries_state, summarize as build_summaries
 from ..store.schema import ensure_schema
@@ -23,7 +24,13 @@ FORMATS = click.Choice(["table", "json", "csv"])
 @click.command()
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True, help="Output format.")
 def queries(fmt):
-    """List the saved queries (cypher/*.cypher): name, title, parameters."""
+    """List the saved queries (cypher/*.cypher): name, title, parameters.
+
+    \b
+    To run your own edited copies, point CALLGRAPH_CYPHER_DIR at a directory of .cypher
+    files (e.g. a copy of cypher/): queries, query, summarize and browser then read those
+    instead of the shipped ones. A file that does not parse is named with its line.
+    """
     saved = load_all()
     rows = [[q.name, q.category, q.title, ", ".join(p.describe() for p in q.params)] for q in saved.values()]
     write_rows(["name", "category", "title", "parameters"], rows, fmt)
@@ -50,7 +57,7 @@ def query(name, params, fmt, uri, username, password, database):
     for item in params:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise click.UsageError(f"-p {item!r}: expected KEY=VALUE")
+            raise ParameterError(f"-p {item!r}: expected KEY=VALUE, e.g. -p limit=10")
         given[key.strip()] = value
     saved = find(name)
     bound = saved.bind(given)

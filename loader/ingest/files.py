@@ -44,22 +44,34 @@ class Item:
 
 
 def expand_paths(paths: list[str]) -> Iterator[str]:
-    """Files as given, directories walked recursively for JSON files, '-' for stdin."""
+    """Files as given, directories walked recursively for JSON files, '-' for stdin; a path that
+    does not exist or cannot be read is an :class:`InputError` naming it."""
     for p in paths:
         if p == "-":
             yield p
             continue
         path = Path(p)
         if path.is_dir():
-            for root, dirs, files in os.walk(path):
+            for root, dirs, files in os.walk(path, onerror=_unreadable):
                 dirs.sort()
                 for name in sorted(files):
                     if name.lower().endswith(JSON_SUFFIXES):
-                        yield os.path.join(root, name)
+                        yield _readable(os.path.join(root, name))
         elif path.exists():
-            yield p
+            yield _readable(p)
         else:
             raise InputError(f"{p}: no such file or directory")
+
+
+def _readable(path: str) -> str:
+    if not os.access(path, os.R_OK):
+        raise InputError(f"{path}: permission denied: make it readable (chmod) or leave it out")
+    return path
+
+
+def _unreadable(exc: OSError) -> None:
+    raise InputError(f"{exc.filename}: cannot read this directory ({exc.strerror or exc}): make it readable "
+                     "(chmod) or leave it out")
 
 
 def _open(path: str) -> BinaryIO:
@@ -73,10 +85,15 @@ def _open(path: str) -> BinaryIO:
 
 
 def read_items(path: str) -> Iterator[Item]:
-    """Every record (or problem) in one file, in order."""
+    """Every record (or problem) in one file, in order; a file that cannot be opened is an
+    :class:`InputError`, one that breaks while it is read (a corrupt gzip) a problem item."""
     name = "<stdin>" if path == "-" else path
     try:
-        with _open(path) as stream:
+        opened = _open(path)
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read it ({exc.strerror or exc}): make it readable or leave it out") from None
+    try:
+        with opened as stream:
             first, number = b"", 0
             while not first.strip():  # skip leading blank lines
                 first = stream.readline()
@@ -87,7 +104,7 @@ def read_items(path: str) -> Iterator[Item]:
                 yield from _json_lines(itertools.chain([first], stream), name, number)
             else:
                 yield from _document(_Replay(first, stream), name)
-    except OSError as exc:  # unreadable file, corrupt gzip
+    except OSError as exc:  # corrupt gzip, a read that fails
         yield Item(name, error=f"cannot read: {exc}")
 
 

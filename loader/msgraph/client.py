@@ -327,6 +327,9 @@ def _authority_problem(authority: str, exc: Exception) -> str:
     if "OIDC Discovery failed" in text or "Unable to get authority configuration" in text:
         return (f"the sign-in service does not know tenant {authority.rsplit('/', 1)[-1]!r} at {authority}: "
                 "check AZURE_TENANT_ID (and --cloud or AZURE_AUTHORITY_HOST)")
+    if not authority.lower().startswith("https://"):
+        return (f"bad authority {authority}: the sign-in service is reached over https; give --authority-host "
+                "(or AZURE_AUTHORITY_HOST) as https://host")
     return f"bad authority {authority}: {text.splitlines()[0][:200]}"
 
 

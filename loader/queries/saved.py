@@ -24,16 +24,18 @@ when the defaults do). Queries run in read transactions, so a saved query can ne
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import neo4j
+from neo4j.exceptions import ClientError
 from neo4j.graph import Node, Path as GraphPath, Relationship
 from neo4j.time import Date, DateTime, Duration, Time
 
-from ..errors import ParameterError, QueryError
+from ..errors import ParameterError, QueryError, UsageError
 from ..times import parse_when
 from ..store.connection import Graph
 
@@ -46,6 +48,20 @@ def _cypher_dir() -> Path:
 
 
 CYPHER_DIR = _cypher_dir()
+CYPHER_DIR_VARIABLE = "CALLGRAPH_CYPHER_DIR"
+
+
+def cypher_dir() -> Path:
+    """The saved queries' directory: $CALLGRAPH_CYPHER_DIR, for users who keep their own edited
+    copy of cypher/, else the shipped :data:`CYPHER_DIR`."""
+    chosen = os.environ.get(CYPHER_DIR_VARIABLE)
+    if not chosen:
+        return CYPHER_DIR
+    if not Path(chosen).is_dir():
+        raise QueryError(f"{CYPHER_DIR_VARIABLE}={chosen}: no such directory; point it at your copy of cypher/ "
+                         "or unset it for the shipped queries")
+    return Path(chosen)
+
 
 TYPES = ("int", "float", "string", "bool", "datetime", "string[]")
 
@@ -89,7 +105,7 @@ class SavedQuery:
         body = re.sub(r"\$(\w+)", lambda m: f"({values[m.group(1)]})" if m.group(1) in values else m.group(0), body)
         text = f"// {self.name}: {self.title} (edit the values in parentheses)\n{body}\n"
         if "&" in text or "#" in text:
-            raise QueryError(f"{self.path.name}: a Browser link cannot carry '&' or '#'; rewrite the query without them")
+            raise QueryError(f"{self.path}: a Browser link cannot carry '&' or '#'; rewrite the query without them")
         return text
 
     def bind(self, given: dict[str, str]) -> dict[str, object]:
@@ -97,7 +113,7 @@ class SavedQuery:
         known = {p.name: p for p in self.params}
         unknown = sorted(set(given) - set(known))
         if unknown:
-            raise QueryError(f"{self.name}: unknown parameter {', '.join(unknown)}; it takes "
+            raise ParameterError(f"{self.name}: unknown parameter {', '.join(unknown)}; it takes "
                              + ", ".join(p.describe() for p in self.params))
         bound = {}
         for p in self.params:
@@ -105,7 +121,7 @@ class SavedQuery:
                 bound[p.name] = convert_param(p, given[p.name], self.name)
             elif p.required:
                 example = f", e.g. -p {p.name}={p.example}" if p.example else ""
-                raise QueryError(f"{self.name}: missing parameter {p.name} ({p.type}){example}")
+                raise ParameterError(f"{self.name}: missing parameter {p.name} ({p.type}){example}")
             else:
                 bound[p.name] = p.default
         return bound
@@ -118,7 +134,11 @@ _BROWSER_PARAM = re.compile(r"^:param\s+(\w+)\s*=>\s*(.+?);?$")
 
 def parse(path: Path) -> SavedQuery:
     """Read one .cypher file; a malformed header is an error naming the file and line."""
-    text = path.read_text()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise QueryError(f"{path}: cannot read this saved query ({reason})") from None
     meta: dict[str, str] = {}
     params, browser = [], []
     last = summary_at = None
@@ -127,7 +147,7 @@ def parse(path: Path) -> SavedQuery:
         if not m:
             break
         content = m.group(1)
-        where = f"{path.name}:{number}"
+        where = f"{path}:{number}"
         if not content.strip():
             last = None
             continue
@@ -153,9 +173,9 @@ def parse(path: Path) -> SavedQuery:
             summary_at = where
     missing = [k for k in ("name", "title", "category", "description") if not meta.get(k)]
     if missing:
-        raise QueryError(f"{path.name}: header lacks {', '.join(missing)}")
+        raise QueryError(f"{path}: header lacks {', '.join(missing)}")
     if meta["name"] != path.stem:
-        raise QueryError(f"{path.name}: header name {meta['name']!r} differs from the file name")
+        raise QueryError(f"{path}: header name {meta['name']!r} differs from the file name")
     summary = _parse_summary(meta["summary"], params, summary_at) if "summary" in meta else None
     return SavedQuery(meta["name"], meta["title"], meta["category"], meta["description"], params, text, path, browser,
                       summary)
@@ -197,15 +217,28 @@ def _parse_param(content: str, where: str) -> Param:
     return Param(name, type_, value, required, example, doc)
 
 
-def load_all(directory: Path = CYPHER_DIR) -> dict[str, SavedQuery]:
+def _header_value(p: Param, raw: str, where: str) -> object:
+    """A value written in a header: of the wrong form, it is the file's error, not the user's."""
+    try:
+        return convert_param(p, raw, where)
+    except ParameterError as exc:
+        raise QueryError(exc.message) from None
+
+
+def load_all(directory: Path | None = None) -> dict[str, SavedQuery]:
+    """Every saved query of ``directory`` (default: :func:`cypher_dir`) by name."""
+    directory = directory or cypher_dir()
     queries = {}
     for path in sorted(directory.glob("*.cypher")):
         query = parse(path)
         queries[query.name] = query
+    if not queries:
+        raise QueryError(f"{directory}: no saved queries (*.cypher files) here; point {CYPHER_DIR_VARIABLE} at "
+                         "a copy of cypher/, or unset it")
     return queries
 
 
-def find(name: str, directory: Path = CYPHER_DIR) -> SavedQuery:
+def find(name: str, directory: Path | None = None) -> SavedQuery:
     queries = load_all(directory)
     if name not in queries:
         close = [n for n in queries if name in n or n in name]
@@ -226,7 +259,11 @@ def convert_param(p: Param, raw: str, where: str) -> object:
             raise ParameterError(f"{where}: parameter {p.name}: {exc}") from None
     try:
         if p.type == "int":
-            return int(raw)
+            number = int(raw)
+            if not -2**63 <= number < 2**63:  # what Neo4j's integers hold
+                raise ParameterError(f"{where}: parameter {p.name} is too large for Neo4j (64-bit integers), "
+                                     f"got {raw}")
+            return number
         if p.type == "float":
             return float(raw)
         if p.type == "bool":
@@ -241,14 +278,6 @@ def convert_param(p: Param, raw: str, where: str) -> object:
     except ValueError:
         expected = {"int": "an integer", "float": "a number", "bool": "true or false"}[p.type]
         raise ParameterError(f"{where}: parameter {p.name} must be {expected}, got {raw!r}") from None
-
-
-def _header_value(p: Param, raw: str, where: str) -> object:
-    """A value the query's header gives: a wrong one is an error of the query file."""
-    try:
-        return convert_param(p, raw, where)
-    except ParameterError as exc:
-        raise QueryError(str(exc)) from None
 
 
 def _literal(value: object) -> str:
@@ -268,7 +297,34 @@ def run(graph: Graph, query: SavedQuery, params: dict[str, object]) -> tuple[lis
         return list(result.keys()), [[plain(v) for v in record.values()] for record in result]
 
     with graph.session(read=True) as session:
-        return session.execute_read(work)
+        try:
+            return session.execute_read(work)
+        except ClientError as exc:
+            raise refused(query, exc) from None
+
+
+_POSITION = re.compile(r"\s*\(line (\d+), column (\d+) \(offset: \d+\)\)")
+
+
+def refused(query: SavedQuery, exc: ClientError) -> UsageError:
+    """Neo4j's refusal of a saved query as one line: a Cypher error names the file and line
+    (Neo4j counts lines of the whole file, header included), a parameter value Neo4j cannot
+    use (``limit=-1``) names the query, a query that writes says saved queries only read."""
+    text = (exc.message or str(exc)).splitlines()[0] if (exc.message or str(exc)) else exc.code or "error"
+    position = _POSITION.search(text)
+    text = _POSITION.sub("", text).rstrip(".")
+    expected = re.match(r"(.*?): expected (.*)$", text)
+    if expected and len(choices := re.split(r", | or ", expected.group(2))) > 4:
+        text = f"{expected.group(1)}: expected {', '.join(choices[:3])}, ..."
+    code = exc.code or ""
+    if position:
+        return QueryError(f"{query.path}:{position.group(1)}: Neo4j cannot run this saved query: {text} "
+                          f"(column {position.group(2)})")
+    if code.endswith(".AccessMode"):
+        return QueryError(f"{query.path}: this saved query writes to the graph; saved queries only read")
+    if code.endswith((".ArgumentError", ".ArithmeticError", ".TypeError", ".SyntaxError")):
+        return ParameterError(f"{query.name}: Neo4j cannot use these parameter values: {text}")
+    return QueryError(f"{query.path}: Neo4j cannot run this saved query: {text}")
 
 
 def plain(value: object) -> object:

@@ -22,8 +22,10 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
+from neo4j.exceptions import ClientError
 from neo4j.time import DateTime
 
+from ..errors import QueryError
 from ..store.connection import Graph, Rows
 
 if TYPE_CHECKING:  # a load marks the summaries stale and needs no saved query
@@ -86,6 +88,8 @@ def summarize(graph: Graph, on_query: Callable[[str, int, float], None] | None =
     The saved queries read the calls while the build runs (``builtFor`` is cleared first),
     and each query's rows are written in transactions of ROWS_PER_TRANSACTION.
     """
+    from .saved import refused
+
     queries = summarized_queries()
     counts = {}
     with graph.session() as session:
@@ -94,10 +98,13 @@ def summarize(graph: Graph, on_query: Callable[[str, int, float], None] | None =
         for q in queries:
             started = time.monotonic()
             params = {p.name: p.default for p in q.params} | q.summary | EVERY_ROW
-            columns, rows = session.execute_read(lambda tx: _read(tx, q, params))
+            try:
+                columns, rows = session.execute_read(lambda tx: _read(tx, q, params))
+            except ClientError as exc:
+                raise refused(q, exc) from None
             clash = [c for c in columns if c in _RESERVED]
             if clash:
-                raise ValueError(f"{q.path.name}: result column {clash[0]!r} is a SummaryRow property; rename it")
+                raise QueryError(f"{q.path.name}: result column {clash[0]!r} is a SummaryRow property; rename it")
             for start in range(0, len(rows), ROWS_PER_TRANSACTION):
                 chunk = Rows({"key": f"{q.name}:{rank}", "query": q.name, "rank": rank,
                               **{c: v for c, v in zip(columns, values) if v is not None}}

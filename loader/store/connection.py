@@ -7,6 +7,9 @@ clusters need.
 
 from __future__ import annotations
 
+import re
+import socket
+import ssl
 from dataclasses import dataclass
 
 import neo4j
@@ -42,32 +45,82 @@ class Graph:
         return self.driver.session(database=self.database, default_access_mode=mode)
 
 
+SCHEMES = ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc")
+
+
 def connect(uri: str, user: str, password: str | None, database: str) -> Graph:
     """Open and check a connection; every failure becomes one line saying what to fix."""
+    shown = shown_uri(uri)
+    scheme = uri.partition("://")[0].lower() if "://" in uri else ""
+    if scheme not in SCHEMES:
+        hint = (" (that is the address of Neo4j Browser and the HTTP API; callgraph speaks Bolt, usually on "
+                "port 7687)" if scheme in ("http", "https") else "")
+        raise DatabaseError(f"bad Neo4j URI {shown!r}{hint}: use neo4j://host:7687 (or bolt://), or neo4j+s:// "
+                            "for a server with TLS such as Aura") from None
     try:
         # Notifications are advice for people writing queries; a loader's users can't act on them.
         driver = GraphDatabase.driver(uri, auth=(user, password or ""), notifications_min_severity="OFF")
     except (ValueError, ConfigurationError) as exc:
-        raise DatabaseError(f"bad Neo4j URI {uri!r}: {exc}. Use e.g. neo4j://127.0.0.1:7687 or neo4j+s://<id>.databases.neo4j.io") from None
+        said = str(exc).replace(uri, shown).splitlines()[0].rstrip(".")
+        raise DatabaseError(f"bad Neo4j URI {shown!r}: {said}. Use e.g. neo4j://127.0.0.1:7687 or "
+                            "neo4j+s://<id>.databases.neo4j.io") from None
     try:
         driver.verify_connectivity()
         with driver.session(database=database) as session:
             session.run("RETURN 1").consume()
     except AuthError:
         driver.close()
-        raise DatabaseError(f"Neo4j at {uri} refused user {user!r}: check NEO4J_USERNAME and NEO4J_PASSWORD "
-                            "(or --username/--password)") from None
-    except ServiceUnavailable:
+        hint = "" if password else " (no password was given: set NEO4J_PASSWORD)"
+        raise DatabaseError(f"Neo4j at {shown} refused user {user!r}: check NEO4J_USERNAME and NEO4J_PASSWORD "
+                            f"(or --username/--password){hint}") from None
+    except ServiceUnavailable as exc:
         driver.close()
-        raise DatabaseError(f"cannot reach Neo4j at {uri}: start it (scripts/neo4j start, or docker compose up -d) "
-                            "or point NEO4J_URI at your server") from None
+        raise DatabaseError(_unreachable(shown, scheme, exc)) from None
     except ClientError as exc:
         driver.close()
         if "DatabaseNotFound" in (exc.code or ""):
-            raise DatabaseError(f"Neo4j at {uri} has no database {database!r}: create it, or set NEO4J_DATABASE "
+            raise DatabaseError(f"Neo4j at {shown} has no database {database!r}: create it, or set NEO4J_DATABASE "
                                 "to an existing one") from None
-        raise DatabaseError(f"Neo4j at {uri} refused the connection: {exc.message}") from None
+        raise DatabaseError(f"Neo4j at {shown} refused the connection: {exc.message}") from None
     return Graph(driver, database, uri)
+
+
+def shown_uri(uri: str) -> str:
+    """The URI as messages print it: a password written into it (``neo4j://user:secret@host``) hidden."""
+    return re.sub(r"(://[^/@:]*):[^/@]*@", r"\1:***@", uri)
+
+
+def _unreachable(uri: str, scheme: str, exc: BaseException) -> str:
+    """Why the driver could not talk to the server, from the errors it chained, and what to do."""
+    causes = _causes(exc)
+    if any(isinstance(e, ssl.SSLCertVerificationError) for e in causes):
+        return (f"Neo4j at {uri} has a TLS certificate this machine does not trust: use {scheme[:-2]}+ssc:// for "
+                "a self-signed certificate, or install its CA")
+    if any(isinstance(e, ssl.SSLError) for e in causes):
+        if scheme.endswith(("+s", "+ssc")):
+            return (f"Neo4j at {uri} does not answer TLS: {scheme}:// asks for an encrypted connection; use "
+                    f"{scheme.split('+')[0]}:// for a server without TLS (such as a local one), or enable TLS for "
+                    "Bolt on the server")
+        return f"Neo4j at {uri} refused the TLS handshake: check the URI's scheme (neo4j+s:// for TLS) and the port"
+    if any("looks like HTTP" in str(e) for e in causes):
+        return (f"{uri} is Neo4j's HTTP port (Browser), not Bolt: point NEO4J_URI at the Bolt port, usually 7687")
+    if any(isinstance(e, socket.gaierror) for e in causes):
+        return f"cannot find the host of {uri}: check the host name in NEO4J_URI"
+    return (f"cannot reach Neo4j at {uri}: start it (scripts/neo4j start, or docker compose up -d) "
+            "or point NEO4J_URI at your server")
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and every exception behind it: causes, contexts and the members of exception groups."""
+    seen: list[BaseException] = []
+    stack = [exc]
+    while stack:
+        e = stack.pop()
+        if e is None or any(e is s for s in seen):
+            continue
+        seen.append(e)
+        stack += [*getattr(e, "exceptions", ()), e.__cause__, e.__context__]
+    return seen
 
 
 class Rows(list):

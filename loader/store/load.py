@@ -54,8 +54,11 @@ class Summary:
 
 
 def items_from_paths(paths: list[str]) -> Iterator[Item]:
-    for path in expand_paths(paths):
-        yield from read_items(path)
+    """The items of every file under ``paths``. The paths are checked and directories walked
+    here, before anything is read or written, so a wrong or unreadable one stops the command
+    at once (:class:`loader.errors.InputError`)."""
+    files = list(expand_paths(paths))
+    return (item for path in files for item in read_items(path))
 
 
 def load_records(graph: Graph, items: Iterable[Item], batch_size: int = 100, writers: int = 3,
@@ -187,6 +190,7 @@ class BackgroundWriter:
         self.graph, self.on_result = graph, on_result
         self.queue: queue.Queue = queue.Queue(maxsize=depth)
         self.error: BaseException | None = None
+        self.cancelled = False  # the caller failed or was interrupted: batches still queued are dropped
         self.done = threading.Condition()
         self.in_flight: dict[int, set] = {}  # batch number -> its record ids, until written
         self.submitted = 0
@@ -209,6 +213,10 @@ class BackgroundWriter:
         self._raise()
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        # On an error or Ctrl-C in the caller, the batches being written finish (a transaction
+        # commits or not as a whole) and the queued ones are dropped, so the caller's exception
+        # follows promptly; the threads end, none of them raising.
+        self.cancelled = exc_type is not None
         for _ in self.threads:
             self.queue.put(None)
         for thread in self.threads:
@@ -220,7 +228,7 @@ class BackgroundWriter:
         while (job := self.queue.get()) is not None:
             number, records = job
             try:
-                if self.error is None:
+                if self.error is None and not self.cancelled:
                     result = write_batch(self.graph, records)
                     with self.done:  # one result at a time into the caller's summary
                         self.on_result(result)
