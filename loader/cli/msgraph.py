@@ -29,7 +29,7 @@ from ..msgraph.fetch import (
     plan_window,
     pstn_rows,
 )
-from ..msgraph.client import CLOUDS, DEFAULT_LIMITS, GraphClient, GraphError, RateLimiter, RequestFailed, RetryPolicy, \
+from ..msgraph.client import CLOUDS, DEFAULT_LIMITS, GraphClient, RateLimiter, RequestFailed, RetryPolicy, \
     Settings, parse_limit
 from ..ingest.files import LOG_ROW_TYPES, Item
 from ..ingest.pstn import transform_log_row
@@ -39,7 +39,8 @@ from ..store.load import Problem, load_records
 from ..store.logrows import link_log_rows, write_log_rows
 from ..store.schema import ensure_schema
 from ..store.syncstate import read_sync_state, save_sync_state, stored_versions
-from .common import Progress, after_load, format_summary, neo4j_options, open_graph, write_options
+from .common import after_load, echo_over, format_summary, neo4j_options, open_graph, progress_bar, set_total, \
+    show, write_options
 
 
 def graph_options(command):
@@ -129,21 +130,20 @@ def _when(text: str | None, now: datetime, name: str) -> datetime | None:
         raise click.BadParameter(str(exc), param_hint=name) from None
 
 
-class FetchProgress(Progress):
-    """The loader's status line, with the fetch side's counts and rates."""
-
-    def show(self, fetcher: Fetcher, client: GraphClient, loaded: int | None = None) -> None:
-        now = time.monotonic()
-        if not self.enabled or now - self.last < 0.2:
-            return
-        self.last = now
-        seconds = max(now - self.started, 1e-6)
-        r, c = fetcher.report, client.stats.counts
-        stored = f", {loaded:,} loaded" if loaded is not None else ""
-        click.echo(f"\r{r.listed:,} listed, {r.fetched:,} fetched ({r.fetched / seconds:,.1f}/s){stored}, "
-                   f"{c['requests']:,} requests ({c['requests'] / seconds:,.1f}/s), {c['throttled']} throttled, "
-                   f"{c['retried']} retried ", err=True, nl=False)
-        self.shown = True
+def _show_fetch(bar, fetcher: Fetcher, client: GraphClient, started: float, loaded: int | None = None) -> None:
+    """Fetched of the records to fetch once the listing is done (share, time left); counts before."""
+    r, c = fetcher.report, client.stats.counts
+    seconds = max(time.monotonic() - started, 1e-6)
+    if r.to_fetch is not None:
+        set_total(bar, r.to_fetch)
+        head = f"{r.fetched:,}/{r.to_fetch:,} fetched"
+    else:
+        head = f"{r.listed:,} listed, {r.fetched:,} fetched"
+    missing = len(r.failed) + len(r.pending)
+    show(bar, r.finished, f"{head} ({r.fetched / seconds:,.1f}/s)" + (f", {missing:,} failed or pending" if missing else "")
+         + (f", {loaded:,} loaded" if loaded is not None else "")
+         + f", {c['requests']:,} requests ({c['requests'] / seconds:,.1f}/s), {c['throttled']:,} throttled, "
+           f"{c['retried']:,} retried")
 
 
 def _report_lines(fetcher: Fetcher, client: GraphClient, seconds: float) -> list[str]:
@@ -188,26 +188,22 @@ def fetch(since, until, out, pstn, **o):
         raise click.UsageError("--pstn needs --since: the PSTN logs are read by time window")
     client = _client(o)
     fetcher = Fetcher(client, o["workers"], not o["no_participants"], _schedule(o["not_found_retries"]))
-    progress = FetchProgress(enabled=not o["quiet"] and sys.stderr.isatty() and out != "-")
+    started = time.monotonic()
     written = 0
-    try:
-        with client, _open_out(out) as stream:
-            for record in fetcher.records(since_at, until_at, o["ids"]):
-                stream.write(json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n")
-                written += 1
-                progress.show(fetcher, client)
-            rows = {function: 0 for function in PSTN_FUNCTIONS.values()}
-            for label, function in (PSTN_FUNCTIONS.items() if pstn else ()):
-                for row in pstn_rows(client, function, since_at, until_at):
-                    # the type tells `load` what the line is, as Graph's own annotation would
-                    row.setdefault("@odata.type", f"#microsoft.graph.callRecords.{LOG_ROW_TYPES[label]}")
-                    stream.write(json.dumps(row, separators=(",", ":"), ensure_ascii=False) + "\n")
-                    rows[function] += 1
-    except GraphError:
-        progress.clear()
-        raise
-    progress.clear()
-    lines = _report_lines(fetcher, client, time.monotonic() - progress.started)
+    with progress_bar(enabled=not o["quiet"] and sys.stderr.isatty() and out != "-") as bar, \
+            client, _open_out(out) as stream:
+        for record in fetcher.records(since_at, until_at, o["ids"]):
+            stream.write(json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n")
+            written += 1
+            _show_fetch(bar, fetcher, client, started)
+        rows = {function: 0 for function in PSTN_FUNCTIONS.values()}
+        for label, function in (PSTN_FUNCTIONS.items() if pstn else ()):
+            for row in pstn_rows(client, function, since_at, until_at):
+                # the type tells `load` what the line is, as Graph's own annotation would
+                row.setdefault("@odata.type", f"#microsoft.graph.callRecords.{LOG_ROW_TYPES[label]}")
+                stream.write(json.dumps(row, separators=(",", ":"), ensure_ascii=False) + "\n")
+                rows[function] += 1
+    lines = _report_lines(fetcher, client, time.monotonic() - started)
     if pstn:
         lines.append(f"PSTN: {rows['getPstnCalls']} getPstnCalls rows, {rows['getDirectRoutingCalls']} "
                      f"getDirectRoutingCalls rows written")
@@ -277,53 +273,47 @@ def sync(since, until, overlap, pstn, batch_size, writers, and_summarize, uri, u
     client = _client(o)
     tenant = client.settings.tenant_id
     participants = not o["no_participants"]
-    progress = FetchProgress(enabled=not o["quiet"] and sys.stderr.isatty())
+    started = time.monotonic()
 
     def on_problem(problem: Problem) -> None:
-        progress.clear()
-        click.echo(f"rejected: {problem}", err=True)
+        echo_over(f"rejected: {problem}")
 
-    try:
-        with client, open_graph(uri, username, password, database) as graph:
-            ensure_schema(graph)
-            state = read_sync_state(graph, tenant)
-            window = None if o["ids"] and since_at is None else plan_window(state, since_at, until_at, overlap_td, now)
-            if window and window.note:
-                click.echo(window.note, err=True)
-            pending = dict(zip((state or {}).get("pendingIds") or [], (state or {}).get("pendingSince") or []))
-            retry_ids = list(o["ids"]) or list(pending)
+    with client, open_graph(uri, username, password, database) as graph:
+        ensure_schema(graph)
+        state = read_sync_state(graph, tenant)
+        window = None if o["ids"] and since_at is None else plan_window(state, since_at, until_at, overlap_td, now)
+        if window and window.note:
+            click.echo(window.note, err=True)
+        pending = dict(zip((state or {}).get("pendingIds") or [], (state or {}).get("pendingSince") or []))
+        retry_ids = list(o["ids"]) or list(pending)
 
-            def skip(stubs: list[dict]) -> set:
-                stored = stored_versions(graph, [s["id"] for s in stubs])
-                return {s["id"] for s in stubs if not needs_fetch(s, stored.get(s["id"]), participants)}
+        def skip(stubs: list[dict]) -> set:
+            stored = stored_versions(graph, [s["id"] for s in stubs])
+            return {s["id"] for s in stubs if not needs_fetch(s, stored.get(s["id"]), participants)}
 
-            fetcher = Fetcher(client, o["workers"], participants, _schedule(o["not_found_retries"]), skip=skip)
+        fetcher = Fetcher(client, o["workers"], participants, _schedule(o["not_found_retries"]), skip=skip)
+        with progress_bar(enabled=not o["quiet"] and sys.stderr.isatty()) as bar:
             loaded = {"n": 0}
 
             def items():
                 for record in fetcher.records(window.since if window else None, window.until if window else None,
                                               retry_ids):
                     yield Item(f"graph:{record['id']}", record=record)
-                    progress.show(fetcher, client, loaded["n"])
+                    _show_fetch(bar, fetcher, client, started, loaded["n"])  # drawn by this thread only
 
             def on_batch(summary) -> None:
                 loaded["n"] = summary.read
-                progress.show(fetcher, client, loaded["n"])
 
             summary = load_records(graph, items(), batch_size=batch_size, writers=writers, tenant_id=tenant,
                                    on_batch=on_batch, on_problem=on_problem)
-            pstn_lines = _sync_pstn(graph, client, window, overlap_td) if pstn and window else []
-            _save_state(graph, tenant, state, window, pending, fetcher, retry_ids, now)
-            progress.clear()
-            seconds = time.monotonic() - progress.started
-            head = (f"sync of {window.since:%Y-%m-%dT%H:%M:%SZ} .. {window.until:%Y-%m-%dT%H:%M:%SZ}"
-                    + (" (from the watermark)" if window.from_watermark else "")) if window else "sync of given ids"
-            lines = [head] + _report_lines(fetcher, client, seconds) + [format_summary(summary, seconds)] + pstn_lines
-            click.echo("\n".join(lines), err=True)
-            after_load(graph, and_summarize)
-    except GraphError:
-        progress.clear()
-        raise
+        pstn_lines = _sync_pstn(graph, client, window, overlap_td) if pstn and window else []
+        _save_state(graph, tenant, state, window, pending, fetcher, retry_ids, now)
+        seconds = time.monotonic() - started
+        head = (f"sync of {window.since:%Y-%m-%dT%H:%M:%SZ} .. {window.until:%Y-%m-%dT%H:%M:%SZ}"
+                + (" (from the watermark)" if window.from_watermark else "")) if window else "sync of given ids"
+        lines = [head] + _report_lines(fetcher, client, seconds) + [format_summary(summary, seconds)] + pstn_lines
+        click.echo("\n".join(lines), err=True)
+        after_load(graph, and_summarize)
     if fetcher.report.failed or fetcher.report.pending or summary.counts["rejected"]:
         sys.exit(1)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Callable, Iterable, Iterator
 
-from ..ingest.files import Item, expand_paths, read_items
+from ..ingest.files import Item, ReadPosition, expand_paths, read_items
 from ..ingest.transform import RecordError, record_id_of, transform_record
 from ..ingest.tree import RecordRows
 from ..model import PART_OF_TOLERANCE_SECONDS
@@ -53,9 +53,11 @@ class Summary:
         return sum(self.counts.values())
 
 
-def items_from_paths(paths: list[str]) -> Iterator[Item]:
+def items_from_paths(paths: list[str], position: ReadPosition | None = None) -> Iterator[Item]:
+    """Every item of every file; ``position`` counts the bytes read over all of them."""
+    position = position or ReadPosition()
     for path in expand_paths(paths):
-        yield from read_items(path)
+        yield from read_items(path, position)
 
 
 def load_records(graph: Graph, items: Iterable[Item], batch_size: int = 100, writers: int = 3,
