@@ -132,6 +132,8 @@ def _when(text: str | None, now: datetime, name: str) -> datetime | None:
 
 def _show_fetch(bar, fetcher: Fetcher, client: GraphClient, started: float, loaded: int | None = None) -> None:
     """Fetched of the records to fetch once the listing is done (share, time left); counts before."""
+    if bar.disable:  # called for every record: nothing to do without a terminal
+        return
     r, c = fetcher.report, client.stats.counts
     seconds = max(time.monotonic() - started, 1e-6)
     if r.to_fetch is not None:
