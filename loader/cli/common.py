@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import time
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
 import click
+from tqdm import tqdm
 
 from ..errors import CallgraphError, ParameterError
 from ..queries.summaries import state as summaries_state
@@ -103,31 +104,6 @@ def nothing_found(summary: Summary, paths: list[str]) -> CallgraphError | None:
                           "or gzipped), or a directory holding *.json, *.jsonl or *.ndjson files")
 
 
-class Progress:
-    """One status line on a terminal, redrawn at most five times a second."""
-
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
-        self.started = time.monotonic()
-        self.last = 0.0
-        self.shown = False
-
-    def update(self, summary: Summary) -> None:
-        now = time.monotonic()
-        if not self.enabled or now - self.last < 0.2:
-            return
-        self.last = now
-        rate = summary.read / max(now - self.started, 1e-6)
-        click.echo(f"\r{summary.read:,} records, {summary.elements:,} graph elements written "
-                   f"({rate:,.0f} records/s) ", err=True, nl=False)
-        self.shown = True
-
-    def clear(self) -> None:
-        if self.shown:
-            click.echo("\r\033[K", err=True, nl=False)
-            self.shown = False
-
-
 def parse_time_option(text: str | None, now: datetime | None, name: str) -> datetime | None:
     """An option's time (an ISO date or date-time, or an age such as 7d: :mod:`loader.times`),
     or None when not given; a bad one names the option."""
@@ -137,3 +113,43 @@ def parse_time_option(text: str | None, now: datetime | None, name: str) -> date
         return parse_when(text, now or datetime.now(timezone.utc))
     except ValueError as exc:
         raise ParameterError(f"{name}: {exc}") from None
+
+
+# The status line's layouts: with a known total, the share done, a bar, time spent and left (tqdm's
+# estimate from the average rate so far), then the command's counts; without one, time and counts.
+# Time comes first so a narrow terminal, where tqdm cuts the line at its width, still shows it.
+WITH_TOTAL = "{percentage:3.0f}%|{bar}| [{elapsed}<{remaining}] {desc}"
+WITHOUT_TOTAL = "[{elapsed}] {desc}"
+
+
+def progress_bar(enabled: bool, total: int | None = None) -> tqdm:
+    """The status line of a long command: a tqdm bar on standard error.
+
+    Only when ``enabled`` (standard error is a terminal and not --quiet); one line however
+    narrow the terminal (dynamic_ncols follows its width, and tqdm trims to it), redrawn at
+    most five times a second however often it is updated, and erased when closed so the
+    summary prints in its place. The counts go in as the description (set_description_str
+    with refresh=False); ``set_total`` gives the total once it is known.
+    """
+    return tqdm(total=total, disable=not enabled, file=sys.stderr, dynamic_ncols=True, leave=False,
+                mininterval=0.2, miniters=0, smoothing=0,
+                bar_format=WITH_TOTAL if total is not None else WITHOUT_TOTAL)
+
+
+def set_total(bar: tqdm, total: int) -> None:
+    """The total learnt on the way (fetch: once the listing is done): bar, share and time left from now on."""
+    if bar.total is None:
+        bar.total, bar.bar_format = total, WITH_TOTAL
+
+
+def show(bar: tqdm, n: int, counts: str) -> None:
+    """Move ``bar`` to ``n`` with ``counts`` beside it; tqdm draws it if 0.2 s have passed."""
+    bar.set_description_str(counts, refresh=False)
+    bar.update(n - bar.n)
+
+
+def echo_over(text: str) -> None:
+    """A line on standard error while a progress bar may be showing: the bar is cleared, the
+    line printed, the bar drawn again below it."""
+    with tqdm.external_write_mode(file=sys.stderr):
+        click.echo(text, err=True)

@@ -11,9 +11,9 @@ import click
 
 from ..demo import generate as generate_records
 from ..ingest.files import Item
-from ..store.load import load_records
+from ..store.load import Summary, load_records
 from ..store.schema import ensure_schema
-from .common import Progress, format_summary, neo4j_options, open_graph, output_file, parse_time_option
+from .common import format_summary, neo4j_options, open_graph, output_file, parse_time_option, progress_bar, show
 
 
 def as_of_option(command):
@@ -69,13 +69,18 @@ def generate(calls, seed, users, out, as_of):
 @neo4j_options
 def demo(calls, seed, as_of, uri, username, password, database):
     """Generate a synthetic tenant and load it (see `generate`), then say what to run first."""
-    progress = Progress(enabled=sys.stderr.isatty())
+    started = time.monotonic()
     records = generate_records(calls, seed=seed, as_of=as_of)
     items = (Item(f"demo:{i}", record=r) for i, r in enumerate(records))
     with open_graph(uri, username, password, database) as graph:
         ensure_schema(graph)
-        summary = load_records(graph, items, on_batch=progress.update)
-    progress.clear()
-    click.echo(format_summary(summary, time.monotonic() - progress.started), err=True)
+        with progress_bar(enabled=sys.stderr.isatty(), total=calls) as bar:
+            def on_batch(summary: Summary) -> None:
+                rate = summary.read / max(time.monotonic() - started, 1e-6)
+                show(bar, summary.read, f"{summary.read:,}/{calls:,} records ({rate:,.0f}/s), "
+                                        f"{summary.elements:,} elements")
+
+            summary = load_records(graph, items, on_batch=on_batch)
+    click.echo(format_summary(summary, time.monotonic() - started), err=True)
     click.echo("Run first: callgraph query shared-relays   (the bad relay is at the top), then "
                "gateway-health, poor-subnets and pstn-paths.", err=True)

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import click
 
-from ..store.load import Problem, items_from_paths, load_records
+from ..ingest.files import ReadPosition, expand_paths, input_size
 from ..store.connection import shown_uri
+from ..store.load import Problem, Summary, items_from_paths, load_records
 from ..store.schema import ensure_schema
-from .common import (Progress, after_load, format_summary, ignored_lines, neo4j_options, nothing_found, open_graph,
-                     write_options)
+from .common import (after_load, echo_over, format_summary, ignored_lines, neo4j_options, nothing_found, open_graph,
+                     progress_bar, show, write_options)
 
 
 @click.command()
@@ -54,23 +55,29 @@ def load(paths, uri, username, password, database, batch_size, writers, and_summ
     PATH... at all, or the database failed; 2 usage error (a PATH that does not exist
     or cannot be read, a bad option); 130 interrupted (Ctrl-C: what was committed stays).
     """
-    progress = Progress(enabled=not quiet and sys.stderr.isatty())
+    started = time.monotonic()
+    files = list(expand_paths(list(paths)))  # checked before connecting: a wrong PATH stops at once
+    total = input_size(files)  # bytes, when every input is a regular file
+    position = ReadPosition()
 
     def on_problem(problem: Problem) -> None:
-        progress.clear()
-        click.echo(f"rejected: {problem}", err=True)
+        echo_over(f"rejected: {problem}")
 
-    items = items_from_paths(list(paths))
     with open_graph(uri, username, password, database) as graph:
         ensure_schema(graph)
-        summary = load_records(graph, items, batch_size=batch_size, writers=writers, tenant_id=tenant_id,
-                               on_batch=progress.update, on_problem=on_problem)
-        progress.clear()
+        with progress_bar(enabled=not quiet and sys.stderr.isatty(), total=total) as bar:
+            def on_batch(summary: Summary) -> None:  # in a writer thread, one at a time
+                rate = summary.read / max(time.monotonic() - started, 1e-6)
+                show(bar, position.bytes if total is not None else summary.read,
+                     f"{summary.read:,} records ({rate:,.0f}/s), {summary.elements:,} elements")
+
+            summary = load_records(graph, items_from_paths(files, position), batch_size=batch_size,
+                                   writers=writers, tenant_id=tenant_id, on_batch=on_batch, on_problem=on_problem)
         if error := nothing_found(summary, paths):
             for line in ignored_lines(summary):
                 click.echo(line, err=True)
             raise error
-        click.echo(format_summary(summary, time.monotonic() - progress.started), err=True)
+        click.echo(format_summary(summary, time.monotonic() - started), err=True)
         after_load(graph, and_summarize)
     if summary.counts["rejected"]:
         sys.exit(1)

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 import click
 
 from ..errors import ParameterError
-from ..msgraph.client import CLOUDS, DEFAULT_LIMITS, GraphClient, GraphError, RateLimiter, RetryPolicy, Settings, \
+from ..msgraph.client import CLOUDS, DEFAULT_LIMITS, GraphClient, RateLimiter, RetryPolicy, Settings, \
     parse_limit
 from ..msgraph.fetch import DEFAULT_NOT_FOUND_SCHEDULE, Fetcher, pstn_rows
 from ..msgraph.sync import sync as run_sync
@@ -26,8 +26,8 @@ from ..model import LOG_ROW_KINDS
 from ..store.load import Problem
 from ..store.schema import ensure_schema
 from ..times import AGES, parse_duration
-from .common import (Progress, after_load, format_summary, neo4j_options, open_graph, output_file,
-                     parse_time_option, write_options)
+from .common import (after_load, echo_over, format_summary, neo4j_options, open_graph, output_file,
+                     parse_time_option, progress_bar, set_total, show, write_options)
 
 
 def graph_options(command):
@@ -108,21 +108,22 @@ def _schedule(text: str) -> tuple[float, ...]:
                              f"got {text!r}") from None
 
 
-class FetchProgress(Progress):
-    """The loader's status line, with the fetch side's counts and rates."""
-
-    def show(self, fetcher: Fetcher, client: GraphClient, loaded: int | None = None) -> None:
-        now = time.monotonic()
-        if not self.enabled or now - self.last < 0.2:
-            return
-        self.last = now
-        seconds = max(now - self.started, 1e-6)
-        r, c = fetcher.report, client.stats.counts
-        stored = f", {loaded:,} loaded" if loaded is not None else ""
-        click.echo(f"\r{r.listed:,} listed, {r.fetched:,} fetched ({r.fetched / seconds:,.1f}/s){stored}, "
-                   f"{c['requests']:,} requests ({c['requests'] / seconds:,.1f}/s), {c['throttled']} throttled, "
-                   f"{c['retried']} retried ", err=True, nl=False)
-        self.shown = True
+def _show_fetch(bar, fetcher: Fetcher, client: GraphClient, started: float, loaded: int | None = None) -> None:
+    """Fetched of the records to fetch once the listing is done (share, time left); counts before."""
+    if bar.disable:  # called for every record: nothing to do without a terminal
+        return
+    r, c = fetcher.report, client.stats.counts
+    seconds = max(time.monotonic() - started, 1e-6)
+    if r.to_fetch is not None:
+        set_total(bar, r.to_fetch)
+        head = f"{r.fetched:,}/{r.to_fetch:,} fetched"
+    else:
+        head = f"{r.listed:,} listed, {r.fetched:,} fetched"
+    missing = len(r.failed) + len(r.pending)
+    show(bar, r.finished, f"{head} ({r.fetched / seconds:,.1f}/s)" + (f", {missing:,} failed or pending" if missing else "")
+         + (f", {loaded:,} loaded" if loaded is not None else "")
+         + f", {c['requests']:,} requests ({c['requests'] / seconds:,.1f}/s), {c['throttled']:,} throttled, "
+           f"{c['retried']:,} retried")
 
 
 def _report_lines(fetcher: Fetcher, client: GraphClient, seconds: float) -> list[str]:
@@ -169,26 +170,22 @@ def fetch(since, until, out, pstn, **o):
     output_file(out)
     client = _client(o)
     fetcher = Fetcher(client, o["workers"], not o["no_participants"], _schedule(o["not_found_retries"]))
-    progress = FetchProgress(enabled=not o["quiet"] and sys.stderr.isatty() and out != "-")
+    started = time.monotonic()
     written = 0
-    try:
-        with client, _open_out(out) as stream:
-            for record in fetcher.records(since_at, until_at, o["ids"]):
-                stream.write(json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n")
-                written += 1
-                progress.show(fetcher, client)
-            rows = {kind.function: 0 for kind in LOG_ROW_KINDS}
-            for kind in (LOG_ROW_KINDS if pstn else ()):
-                for row in pstn_rows(client, kind.function, since_at, until_at):
-                    # the type tells `load` what the line is, as Graph's own annotation would
-                    row.setdefault("@odata.type", f"#microsoft.graph.callRecords.{kind.odata_type}")
-                    stream.write(json.dumps(row, separators=(",", ":"), ensure_ascii=False) + "\n")
-                    rows[kind.function] += 1
-    except GraphError:
-        progress.clear()
-        raise
-    progress.clear()
-    lines = _report_lines(fetcher, client, time.monotonic() - progress.started)
+    with progress_bar(enabled=not o["quiet"] and sys.stderr.isatty() and out != "-") as bar, \
+            client, _open_out(out) as stream:
+        for record in fetcher.records(since_at, until_at, o["ids"]):
+            stream.write(json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n")
+            written += 1
+            _show_fetch(bar, fetcher, client, started)
+        rows = {kind.function: 0 for kind in LOG_ROW_KINDS}
+        for kind in (LOG_ROW_KINDS if pstn else ()):
+            for row in pstn_rows(client, kind.function, since_at, until_at):
+                # the type tells `load` what the line is, as Graph's own annotation would
+                row.setdefault("@odata.type", f"#microsoft.graph.callRecords.{kind.odata_type}")
+                stream.write(json.dumps(row, separators=(",", ":"), ensure_ascii=False) + "\n")
+                rows[kind.function] += 1
+    lines = _report_lines(fetcher, client, time.monotonic() - started)
     if pstn:
         lines.append("PSTN: " + ", ".join(f"{n} {function} rows" for function, n in rows.items()) + " written")
     click.echo("\n".join([f"{written} records written to {out}"] + lines), err=True)
@@ -255,39 +252,31 @@ def sync(since, until, overlap, pstn, batch_size, writers, and_summarize, uri, u
     except ValueError as exc:
         raise ParameterError(f"--overlap: {exc}") from None
     client = _client(o)
-    progress = FetchProgress(enabled=not o["quiet"] and sys.stderr.isatty())
-
-    def on_note(text: str) -> None:
-        progress.clear()
-        click.echo(text, err=True)
+    started = time.monotonic()
 
     def on_problem(problem: Problem) -> None:
-        on_note(f"rejected: {problem}")
+        echo_over(f"rejected: {problem}")
 
-    try:
-        with client, open_graph(uri, username, password, database) as graph:
-            ensure_schema(graph)
+    with client, open_graph(uri, username, password, database) as graph:
+        ensure_schema(graph)
+        with progress_bar(enabled=not o["quiet"] and sys.stderr.isatty()) as bar:
             report = run_sync(graph, client, since=since_at, until=until_at, overlap=overlap_td, ids=o["ids"],
                               pstn=pstn, participants=not o["no_participants"], workers=o["workers"],
                               not_found_schedule=_schedule(o["not_found_retries"]), batch_size=batch_size,
-                              writers=writers, now=now, on_note=on_note, on_problem=on_problem,
-                              on_record=lambda fetcher, loaded: progress.show(fetcher, client, loaded))
-            progress.clear()
-            seconds = time.monotonic() - progress.started
-            window = report.window
-            head = (f"sync of {window.since:%Y-%m-%dT%H:%M:%SZ} .. {window.until:%Y-%m-%dT%H:%M:%SZ}"
-                    + (" (from the watermark)" if window.from_watermark else "")) if window else "sync of given ids"
-            lines = [head] + _report_lines(report.fetcher, client, seconds) + [format_summary(report.load, seconds)]
-            if report.pstn:
-                p = report.pstn
-                lines += [f"rejected: {line}" for line in p.rejected]
-                lines.append("PSTN: " + ", ".join(f"{n} {function} rows" for function, n in p.rows.items())
-                             + f"; linked to call records: {p.linked['id']} by id, "
-                             f"{p.linked['userTimeWindow']} by user and time window")
-            click.echo("\n".join(lines), err=True)
-            after_load(graph, and_summarize)
-    except GraphError:
-        progress.clear()
-        raise
+                              writers=writers, now=now, on_note=echo_over, on_problem=on_problem,
+                              on_record=lambda fetcher, loaded: _show_fetch(bar, fetcher, client, started, loaded))
+        seconds = time.monotonic() - started
+        window = report.window
+        head = (f"sync of {window.since:%Y-%m-%dT%H:%M:%SZ} .. {window.until:%Y-%m-%dT%H:%M:%SZ}"
+                + (" (from the watermark)" if window.from_watermark else "")) if window else "sync of given ids"
+        lines = [head] + _report_lines(report.fetcher, client, seconds) + [format_summary(report.load, seconds)]
+        if report.pstn:
+            p = report.pstn
+            lines += [f"rejected: {line}" for line in p.rejected]
+            lines.append("PSTN: " + ", ".join(f"{n} {function} rows" for function, n in p.rows.items())
+                         + f"; linked to call records: {p.linked['id']} by id, "
+                         f"{p.linked['userTimeWindow']} by user and time window")
+        click.echo("\n".join(lines), err=True)
+        after_load(graph, and_summarize)
     if not report.ok:
         sys.exit(1)

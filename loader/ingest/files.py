@@ -7,7 +7,9 @@ parsed incrementally with ijson, so memory stays flat however large the file.
 
 Each item says where it came from (file and line, or file and position in the document),
 so an error can point at the exact place; a broken document yields the records before
-the break and then one error.
+the break and then one error. A :class:`ReadPosition` passed along counts the bytes read
+from the files themselves (compressed bytes for .gz), so a progress line can say how far
+the reading has got against :func:`input_size`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import itertools
 import json
 import os
 import re
+import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,22 +77,69 @@ def _unreadable(exc: OSError) -> None:
                      "(chmod) or leave it out")
 
 
-def _open(path: str) -> BinaryIO:
+def input_size(paths: list[str]) -> int | None:
+    """The bytes there are to read (on disk: compressed for .gz), when every input is a regular
+    file; None with standard input or a pipe, whose end nobody knows in advance."""
+    total = 0
+    for path in paths:
+        if path == "-":
+            return None
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        total += info.st_size
+    return total
+
+
+@dataclass
+class ReadPosition:
+    """Bytes read so far from the input's files, as they are on disk, over every file read with it.
+
+    Counted where the raw file is read (in chunks of READ_BUFFER), so it costs nothing per record;
+    another thread may read ``bytes`` at any time (for a progress line)."""
+
+    bytes: int = 0
+
+
+class _Counted(io.RawIOBase):
+    """The raw stream under the reader's buffer: passes reads on and counts their bytes."""
+
+    def __init__(self, source, position: ReadPosition, owned: bool):
+        self.source, self.position, self.owned = source, position, owned
+        # a buffered source (stdin) answers with what it has, as a pipe should, not a full buffer
+        self._readinto = getattr(source, "readinto1", None) or source.readinto
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = self._readinto(buffer) or 0
+        self.position.bytes += n
+        return n
+
+    def close(self) -> None:
+        if self.owned and not self.closed:
+            self.source.close()
+        super().close()
+
+
+def _open(path: str, position: ReadPosition) -> BinaryIO:
     # A 1 MiB buffer: records are lines of ~11 KB, and with the default 8 KB every line took
     # a few reads, each giving up the interpreter lock that the writer threads then hold.
-    raw = sys.stdin.buffer if path == "-" else open(path, "rb", buffering=READ_BUFFER)
-    stream = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw, READ_BUFFER)
+    source = sys.stdin.buffer if path == "-" else open(path, "rb", buffering=0)
+    stream = io.BufferedReader(_Counted(source, position, owned=path != "-"), READ_BUFFER)
     if stream.peek(2)[:2] == b"\x1f\x8b":  # gzip magic, whatever the file is called
         return gzip.GzipFile(fileobj=stream)  # type: ignore[return-value]
     return stream
 
 
-def read_items(path: str) -> Iterator[Item]:
-    """Every record (or problem) in one file, in order; a file that cannot be opened is an
-    :class:`InputError`, one that breaks while it is read (a corrupt gzip) a problem item."""
+def read_items(path: str, position: ReadPosition | None = None) -> Iterator[Item]:
+    """Every record (or problem) in one file, in order; ``position`` counts the bytes read. A
+    file that cannot be opened is an :class:`InputError`, one that breaks while it is read (a
+    corrupt gzip) a problem item."""
     name = "<stdin>" if path == "-" else path
     try:
-        opened = _open(path)
+        opened = _open(path, position or ReadPosition())
     except OSError as exc:
         raise InputError(f"{name}: cannot read it ({exc.strerror or exc}): make it readable or leave it out") from None
     try:

@@ -117,6 +117,12 @@ class Report:
     not_found_retries: int = 0
     failed: dict = field(default_factory=dict)
     pending: dict = field(default_factory=dict)  # still 404 after the schedule, may yet appear
+    to_fetch: int | None = None  # records to GET (ids given, listed and not skipped), once the listing is done
+
+    @property
+    def finished(self) -> int:
+        """Records done with: fetched, failed or pending (of ``to_fetch``)."""
+        return self.fetched + len(self.failed) + len(self.pending)
 
 
 @dataclass
@@ -195,10 +201,12 @@ class Fetcher:
     def _produce(self, since, until, ids) -> None:
         try:
             seen: set = set()
+            submitted = 0
             for record_id in ids:
                 if record_id not in seen:
                     seen.add(record_id)
                     self._submit(_Task(record_id))
+                    submitted += 1
             if since is not None:
                 for page in list_pages(self.client, since, until):
                     stubs = [s for s in page.get("value") or [] if isinstance(s, dict) and isinstance(s.get("id"), str)]
@@ -212,6 +220,8 @@ class Fetcher:
                     for stub in fresh:
                         if stub["id"] not in skipped:
                             self._submit(_Task(stub["id"], _graph_time(stub.get("endDateTime"))))
+                            submitted += 1
+            self.report.to_fetch = submitted
             self._put(self._results, ("listed", None))
         except _Stop:
             pass

@@ -69,8 +69,8 @@ def sync(graph: Graph, client: GraphClient, *, since: datetime | None = None, un
     """Sync the tenant ``client`` signs in to into ``graph``.
 
     Without ``since`` it continues from the stored watermark, listing again ``overlap`` before
-    it; with only ``ids`` it fetches those records. ``on_record(fetcher, loaded)`` is called as
-    records arrive and batches are written (for progress), ``on_note`` with what the run
+    it; with only ``ids`` it fetches those records. ``on_record(fetcher, loaded)`` is called in the
+    caller's thread as records arrive (for progress), ``on_note`` with what the run
     decided (the first sync's 30 days, pending records given up on).
     """
     now = now or datetime.now(timezone.utc)
@@ -96,11 +96,9 @@ def sync(graph: Graph, client: GraphClient, *, since: datetime | None = None, un
             if on_record:
                 on_record(fetcher, loaded)
 
-    def on_batch(summary: Summary) -> None:
+    def on_batch(summary: Summary) -> None:  # in a writer thread: counted here, drawn by the caller
         nonlocal loaded
         loaded = summary.read
-        if on_record:
-            on_record(fetcher, loaded)
 
     summary = load_records(graph, items(), batch_size=batch_size, writers=writers, tenant_id=tenant,
                            on_batch=on_batch, on_problem=on_problem)

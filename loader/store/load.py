@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Callable, Iterable, Iterator
 
-from ..ingest.files import Item, expand_paths, read_items
+from ..ingest.files import Item, ReadPosition, expand_paths, read_items
 from ..ingest.transform import RecordError, record_id_of, transform_record
 from ..ingest.tree import RecordRows
 from ..model import PART_OF_TOLERANCE_SECONDS
@@ -53,12 +53,14 @@ class Summary:
         return sum(self.counts.values())
 
 
-def items_from_paths(paths: list[str]) -> Iterator[Item]:
-    """The items of every file under ``paths``. The paths are checked and directories walked
-    here, before anything is read or written, so a wrong or unreadable one stops the command
-    at once (:class:`loader.errors.InputError`)."""
+def items_from_paths(paths: list[str], position: ReadPosition | None = None) -> Iterator[Item]:
+    """The items of every file under ``paths``; ``position`` counts the bytes read over all of
+    them. The paths are checked and directories walked here, before anything is read or
+    written, so a wrong or unreadable one stops the command at once
+    (:class:`loader.errors.InputError`)."""
     files = list(expand_paths(paths))
-    return (item for path in files for item in read_items(path))
+    position = position or ReadPosition()
+    return (item for path in files for item in read_items(path, position))
 
 
 def load_records(graph: Graph, items: Iterable[Item], batch_size: int = 100, writers: int = 3,
