@@ -3,7 +3,7 @@
     .venv/bin/python bench/ab_load.py OLD_CHECKOUT [NEW_CHECKOUT] [--records 3000] [--rounds 6]
 
 For a change to the load path when the full bench (bench/run.py, 12 minutes or more) is too
-long, or when the machine is shared: both checkouts load the same generated tenant into the
+long, or when the machine is shared (CALLGRAPH_AB_BOLT_PORT/CALLGRAPH_AB_HTTP_PORT for a second A/B at once): both checkouts load the same generated tenant into the
 same emptied database, in turn (A B A B ...), so that whatever else the machine does weighs on
 both alike. Prints each run's wall time and the medians, and appends them to
 docs/benchmarks.md with --write. NEW_CHECKOUT defaults to this one. Each checkout is imported
@@ -28,10 +28,10 @@ sys.path.insert(0, str(REPO))
 
 from loader.store.connection import connect  # noqa: E402
 
-HOME = REPO / ".neo4j-ab"
-BOLT, PASSWORD = 37689, "callgraph-bench"
+HOME = REPO / (".neo4j-ab-" + os.environ["CALLGRAPH_AB_BOLT_PORT"] if "CALLGRAPH_AB_BOLT_PORT" in os.environ else ".neo4j-ab")
+BOLT, PASSWORD = int(os.environ.get("CALLGRAPH_AB_BOLT_PORT", "37689")), "callgraph-bench"  # another pair at once
 URI = f"neo4j://127.0.0.1:{BOLT}"
-ENV = dict(os.environ, CALLGRAPH_NEO4J_HOME=str(HOME), NEO4J_BOLT_PORT=str(BOLT), NEO4J_HTTP_PORT="37476",
+ENV = dict(os.environ, CALLGRAPH_NEO4J_HOME=str(HOME), NEO4J_BOLT_PORT=str(BOLT), NEO4J_HTTP_PORT=os.environ.get("CALLGRAPH_AB_HTTP_PORT", "37476"),
            NEO4J_PASSWORD=PASSWORD, CALLGRAPH_NEO4J_MODE="maven", NEO4J_URI=URI, NEO4J_USERNAME="neo4j",
            NEO4J_DATABASE="neo4j")
 WARM_UP_RECORDS = 10_000  # see bench/run.py: the server's JIT is still at work before that
