@@ -14,6 +14,7 @@ import click
 from ..errors import ParameterError
 from ..queries.saved import find, load_all, run
 from ..queries.summaries import state as summaries_state, summarize as build_summaries
+from ..store.connection import shown_uri
 from ..store.schema import ensure_schema
 from ..times import AGES
 from .common import neo4j_options, open_graph
@@ -157,9 +158,10 @@ def browser(url, uri, username, password, database):
     query in the editor with its default parameter values written in; press run. To keep
     the queries, drag the files of cypher/ onto Browser's Favorites instead.
     """
-    del password  # links never carry it
+    del password  # links never carry it, nor what the URI may carry
     scheme, sep, rest = uri.partition("://")
-    connect_url = f"{scheme}://{username}@{rest}" if sep and "@" not in rest else uri
+    rest = rest.rpartition("@")[2]
+    connect_url = f"{scheme}://{username}@{rest}" if sep else shown_uri(uri)
     links = [(q, q.browser_text()) for q in load_all().values()]
     for q, text in links:
         args = urlencode({"connectURL": connect_url, "db": database, "cmd": "edit"}) + "&arg=" + quote(text)
