@@ -260,3 +260,29 @@ def test_an_identity_of_a_kind_callgraph_makes_cannot_rename_a_service_endpoint(
     (caller_edge,) = rows.rels("Segment", "CALLER", "Endpoint")
     assert caller_edge["end"] == f"anonymous:{rid(1)}:0:0:caller"
     assert json.loads(caller_edge["props"]["identity"]) == caller["identity"]
+
+
+# --- output ---------------------------------------------------------------------------------------
+
+def test_formula_cells_are_neutralised_in_csv_and_control_characters_escaped_in_tables(graph, cli_env, tmp_path):
+    text = json.dumps(record(1))
+    text = text.replace("Abbie Wilkins", '=HYPERLINK(\\"http://evil.example\\",\\"click\\")')
+    text = text.replace("Owen Franklin", "\\u001b[2J\\u001b[31mred\\u001b[0m\\u202eevil")
+    path = tmp_path / "calls.json"
+    path.write_text(text)
+    assert load(path)[0] == 0
+
+    def run(*args):
+        result = CliRunner().invoke(main, ["query", "who-calls-whom", *args], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    csv_text = run("--format", "csv")
+    assert csv_text.splitlines()[1].startswith('"\'=HYPERLINK(""http://evil.example"",""click"")",user,')
+    assert "\"'=HYPERLINK(" in csv_text and "\x1b[2J" in csv_text  # CSV keeps text as it is, formulas aside
+    raw = run("--format", "csv", "--raw-csv")
+    assert raw.splitlines()[1].startswith("\"=HYPERLINK(")
+    table = run()
+    assert "\x1b" not in table and "\u202e" not in table
+    assert "\\x1b[2J\\x1b[31mred\\x1b[0m\\u202eevil" in table
+    assert json.loads(run("--format", "json"))[0]["callee"] == "\x1b[2J\x1b[31mred\x1b[0m\u202eevil"

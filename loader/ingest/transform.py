@@ -15,6 +15,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 
+from ..errors import printable
 from ..model import (
     APPEARANCE_GROUPS,
     CALL_RECORD,
@@ -373,7 +374,7 @@ def record_id_of(record: object) -> str | None:
     if isinstance(record, dict) and isinstance(record.get("id"), str) and record["id"].strip():
         rid = record["id"]
         rid = rid if len(rid) <= 200 else rid[:197] + "..."
-        return rid.encode("utf-8", "backslashreplace").decode("utf-8")
+        return printable(rid.encode("utf-8", "backslashreplace").decode("utf-8"))
     return None
 
 
