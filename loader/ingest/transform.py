@@ -58,6 +58,8 @@ def store_raw(out: dict, name: str, value: object, path: str = "", reserved: fro
         return
     path = path or name
     name = text(name, path)
+    if not name or "\x00" in name:
+        raise FieldError(path or "record", f"a member named {show(name)}: no database stores a property of that name")
     if name in reserved or name.startswith(GRAPH_PREFIX):
         name = GRAPH_PREFIX + name
     if isinstance(value, str):
