@@ -606,7 +606,8 @@ VALUE_RULES = (
     "**A lone surrogate** (`\\ud800` in the JSON: half of a UTF-16 pair, no character) in any text or member"
     " name: the record is rejected naming the member. In a member the model does not know and stores as"
     " JSON text, it is kept as its escape.",
-    "**The same member twice in one JSON object**: which one counts is not clear; the record is rejected.",
+    "**The same member twice in one JSON object** with different values: which one counts is not clear; the"
+    " record is rejected (the same value twice, as in Microsoft's own examples, is fine).",
     f"**Nesting and size**: a member the model does not know nested more than {MAX_DEPTH} levels deep, or"
     f" an object with more than {MAX_MEMBERS} members, rejects the record with the member's path.",
     "**Identities**: a shared endpoint is named only by the identity kind that owns its key: an identity"

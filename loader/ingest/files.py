@@ -270,12 +270,14 @@ def _is_json_lines(first: bytes) -> bool:
 
 
 def _unique_members(pairs: list) -> dict:
-    """A JSON object's members, or :class:`DuplicateMember` when a name appears twice (JSON
-    leaves open which one counts: callgraph takes neither)."""
+    """A JSON object's members, or :class:`DuplicateMember` when a name appears twice with
+    different values (JSON leaves open which one counts: callgraph takes neither). The same
+    value twice is no question (Microsoft's own examples repeat an @odata.type)."""
     members = dict(pairs)
     if len(members) != len(pairs):
-        seen = set()
-        raise DuplicateMember(next(key for key, _ in pairs if key in seen or seen.add(key)))
+        for key, value in pairs:
+            if members[key] != value:
+                raise DuplicateMember(key)
     return members
 
 
@@ -339,12 +341,14 @@ def _top_object(events, name: str, where: dict) -> Iterator[Item]:
     top: dict = {}
     saw_value = False
     key = duplicate = None
+    repeated = []  # (name, the value first given) of top-level members that come again
     for prefix, event, value in events:
         if event == "end_map" and prefix == "":
             break
         if event == "map_key" and prefix == "":
             key = value
-            duplicate = duplicate or (key if key in top else None)
+            if key in top:
+                repeated.append((key, top[key]))
             continue
         # the first event of a top-level member's value
         if key == "value" and event == "start_array":
@@ -357,6 +361,7 @@ def _top_object(events, name: str, where: dict) -> Iterator[Item]:
                 top[key] = _build(events, event, value)
             except DuplicateMember as exc:
                 duplicate = exc
+    duplicate = duplicate or next((name for name, first in repeated if top.get(name) != first), None)
     if duplicate is not None and not saw_value:
         yield Item(name, error=str(duplicate if isinstance(duplicate, DuplicateMember) else DuplicateMember(duplicate)))
     elif not saw_value:
@@ -379,14 +384,21 @@ def _array_items(events, array_prefix: str, where: dict, origin: str) -> Iterato
 
 
 class _Builder(ijson.ObjectBuilder):
-    """ijson's builder, noting a member name that comes twice in one object."""
+    """ijson's builder, noting a member name that comes twice in one object (see
+    :func:`_unique_members`)."""
 
-    duplicate = None
+    def __init__(self):
+        super().__init__()
+        self.repeated: list = []  # (object, name, the value first given)
 
     def event(self, event, value):
-        if event == "map_key" and self.duplicate is None and value in self.containers[-1]:
-            self.duplicate = value
+        if event == "map_key" and value in self.containers[-1]:
+            self.repeated.append((self.containers[-1], value, self.containers[-1][value]))
         super().event(event, value)
+
+    @property
+    def duplicate(self) -> str | None:
+        return next((name for members, name, first in self.repeated if members[name] != first), None)
 
 
 def _build(events, event: str, value: object) -> object:
