@@ -22,6 +22,8 @@ reject that record, are listed in the load's summary, and never stop a load.
 
 from __future__ import annotations
 
+import re
+
 
 class CallgraphError(Exception):
     """A failure with a message for the user and the exit status the command ends with."""
@@ -68,3 +70,15 @@ class Interrupted(CallgraphError):
     def __init__(self, message: str = "interrupted: what was committed stays; run the same command again to "
                                       "complete it"):
         super().__init__(message)
+
+
+# C0 and C1 control characters (ESC starts the terminal's escape sequences), DEL, and the
+# Unicode marks that reorder what a terminal shows (bidirectional overrides and isolates)
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable(text: str) -> str:
+    """``text`` as a terminal may show it: every control character written as its escape
+    (``\\x1b``, ``\\n``, ``\\u202e``), so that data cannot move the cursor, recolour or hide text."""
+    return _UNPRINTABLE.sub(lambda m: _ESCAPES.get(m.group(0)) or ascii(m.group(0))[1:-1], text)

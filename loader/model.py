@@ -71,6 +71,16 @@ def flat_name(prefix: str, name: str) -> str:
     return prefix + name[:1].upper() + name[1:] if prefix else name
 
 
+# --- what the transform takes, and what it does with values that make no sense ---------------
+
+MAX_DEPTH = 64  # levels of objects and lists in a record; Graph's deepest is about 10
+MAX_MEMBERS = 1000  # members of one object; Graph's largest has about 60
+# A Graph member named like a property the model gives that node or edge (a documented member's
+# stored name, or what callgraph derives: poor, sessionCount, durationMs, ...) is stored under
+# this prefix, so that no input can overwrite what callgraph derives.
+GRAPH_PREFIX = "graph_"
+
+
 # --- Graph types (reference: graph-callrecords-api.md, section 5) -------------------------
 
 FAILURE_INFO = (
@@ -276,6 +286,9 @@ DIRECT_ROUTING_ROW = (
 
 # --- Nodes and relationships -------------------------------------------------------------
 
+DROPPED_DOC = ("the values Graph sent that make no sense and were left out, by stored name: a negative "
+               "duration (`-PT5S`); absent when there were none")
+
 
 @dataclass(frozen=True)
 class NodeType:
@@ -317,6 +330,7 @@ CALL_RECORD_NODE = NodeType(
         ("sessionCount", "number of sessions loaded; absent when the input carried no sessions (a list page)"),
         ("participantCount", "number of distinct participants loaded; absent when the input carried none"),
         ("source", "file the record was loaded from"),
+        ("dropped", DROPPED_DOC + "; `durationMs` when the end is before the start"),
     ),
     indexes=("tenantId", "startDateTime"),
 )
@@ -333,6 +347,7 @@ SESSION_NODE = NodeType(
         ("ratedStreams", "audio streams of the session with a `poor` verdict (see the Stream node) and a "
                          "known direction, summed from its Media"),
         ("poorStreams", "those of them that are poor; 0 when none is"),
+        ("dropped", DROPPED_DOC),
     ),
 )
 SEGMENT_NODE = NodeType(
@@ -344,6 +359,7 @@ SEGMENT_NODE = NodeType(
         ("key", "`<callRecordId>:<session>:<segment>`"),
         ("callRecordId", "the owning record"),
         ("ordinal", "position in the session, from 0"),
+        ("dropped", DROPPED_DOC),
     ),
 )
 MEDIA_NODE = NodeType(
@@ -368,6 +384,7 @@ MEDIA_NODE = NodeType(
         ("callerPoorStreams", "those of them that are poor"),
         ("calleeRatedStreams", "the same for the callee side (`calleeToCaller`)"),
         ("calleePoorStreams", "those of them that are poor"),
+        ("dropped", DROPPED_DOC),
     ),
 )
 STREAM_NODE = NodeType(
@@ -380,6 +397,7 @@ STREAM_NODE = NodeType(
         ("ordinal", "position in the media, from 0"),
         ("isAudio", "audio stream: an audio codec, or a media label containing 'audio'"),
         ("poor", "audio streams only (else absent): the Call Quality Dashboard rule, see below"),
+        ("dropped", DROPPED_DOC),
     ),
 )
 ENDPOINT_NODE = NodeType(
@@ -500,6 +518,7 @@ APPEARANCE_GROUPS = (
 )
 APPEARANCE_DERIVED = (
     ("feedbackTokens", "the feedback tokens set to true, e.g. ['Echo', 'Noisy']"),
+    ("dropped", "(see Session)"),
     ("identity", "the identity as Graph sent it on this appearance, as JSON"),
     ("endpointType", "participantEndpoint or serviceEndpoint"),
 )
@@ -564,6 +583,36 @@ POOR_AUDIO_THRESHOLDS = (
     ("averagePacketLossRate", 0.1),
     ("averageJitterMs", 30.0),
     ("averageRatioOfConcealedSamples", 0.07),
+)
+
+
+VALUE_RULES = (
+    "**A member Graph names like a property callgraph stores** (a documented member's stored name such as"
+    " `averageJitterMs`, or a derived one: `poor`, `sessionCount`, `durationMs`, `ratedStreams`, `key`, ...)"
+    f" is stored as `{GRAPH_PREFIX}<name>`, as is a member whose name starts with `{GRAPH_PREFIX}`: what"
+    " callgraph derives is never Graph's (a list page's `sessionCount` does not make a record look complete).",
+    "**Negative durations** (`-PT5S`): left out; the node or edge names them in `dropped` (a negative"
+    " trace-route round trip is -1, like a missing one).",
+    "**An end before the start** of a call record: both times kept as sent, no `durationMs`, and `dropped`"
+    " names `durationMs`.",
+    "**Integers past 64 bits** (what Neo4j holds): in a documented integer member (a `port`, `linkSpeed`,"
+    " `version`) the record is rejected naming the member; in a member the model does not know, kept as"
+    " its digits (a string).",
+    "**`NaN` and `Infinity`** (the OData strings, or JSON's non-standard literals): in a float member, `NaN`"
+    " is absent and `INF`/`-INF` are infinities; in a string, integer, boolean or time member the record is"
+    " rejected (an id of `-Infinity` names nobody).",
+    "**Digits other than 0-9** (full-width `２０２０`, other scripts): not a time, not an integer; the record"
+    " is rejected naming the member.",
+    "**A lone surrogate** (`\\ud800` in the JSON: half of a UTF-16 pair, no character) in any text or member"
+    " name: the record is rejected naming the member. In a member the model does not know and stores as"
+    " JSON text, it is kept as its escape.",
+    "**The same member twice in one JSON object** with different values: which one counts is not clear; the"
+    " record is rejected (the same value twice, as in Microsoft's own examples, is fine).",
+    f"**Nesting and size**: a member the model does not know nested more than {MAX_DEPTH} levels deep, or"
+    f" an object with more than {MAX_MEMBERS} members, rejects the record with the member's path.",
+    "**Identities**: a shared endpoint is named only by the identity kind that owns its key: an identity"
+    " of a kind callgraph makes itself (`service`, `anonymous`) or with a colon in its kind names no party"
+    " (the appearance keeps it in `identity`), so it cannot rename a service endpoint.",
 )
 
 
@@ -651,6 +700,10 @@ def markdown() -> str:
             " (the Call Quality Dashboard rule), `poor: false` when at least one is measured and none is"
             " above, and no `poor` property when none is measured or the stream is not audio:", ""]
     out += [f"- `{name}` > {limit:g}" for name, limit in POOR_AUDIO_THRESHOLDS]
+    out += ["", "## Values that make no sense", "",
+            "What the loader does with input no well-behaved Graph sends; a rejected record is named by its"
+            " file, place and id, and the records around it load:", ""]
+    out += [f"- {rule}" for rule in VALUE_RULES]
     out.append("")
     return "\n".join(out)
 

@@ -18,12 +18,13 @@ import re
 from datetime import datetime, timedelta, timezone
 
 # year, month, day, hour, minute, second, fraction (up to ns), zone
+# re.ASCII: \d is 0-9 only; else full-width and other digits (２０２０) would pass, as int() reads them
 TIMESTAMP = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?"
-    r"([Zz]|[+-]\d{2}:?\d{2})?$"
+    r"([Zz]|[+-]\d{2}:?\d{2})?$", re.ASCII
 )
-_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-_AGE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
+_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$", re.ASCII)
+_AGE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$", re.ASCII)
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 AGES = "30s, 15m, 6h, 7d, 2w"

@@ -151,6 +151,9 @@ class FakeGraph:
     retry_after: str = "0.2"  # Retry-After of scripted and enforced 429s
     faults: dict = field(default_factory=dict)  # record id -> ["429", "503", "drop", "404", ...] for its GETs
     list_faults: list = field(default_factory=list)  # the same for list pages, in order
+    # a token endpoint that echoes the request (secret included) in its refusals: "json" in the
+    # error_description (and error) of its JSON answer, "text" as a plain-text body
+    echo_request: str | None = None
 
     def __post_init__(self):
         self.by_id = {r["id"]: r for r in self.records}
@@ -319,9 +322,24 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+        body = self.rfile.read(length).decode()
+        form = {k: v[0] for k, v in parse_qs(body).items()}
         if self.path.split("?")[0] == f"/{TENANT}/oauth2/v2.0/token":
-            self._send(*self.graph.issue_token(form))
+            status, answer = self.graph.issue_token(form)
+            if status != 200 and self.graph.echo_request == "json":  # an error callgraph has no words for
+                answer = {"error": f"invalid_request for {body}", "error_codes": [900144],
+                          "error_description": f"AADSTS900144: The request is odd; client_secret="
+                                              f"{form.get('client_secret')}. The request was: {body}\r\n"
+                                              f"Trace ID: 0000 {form.get('client_secret')}"}
+            if status != 200 and self.graph.echo_request == "text":
+                data = f"Bad request. You sent: {body}; client_secret={form.get('client_secret')}".encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
+            self._send(status, answer)
         else:
             self._error(404, "NotFound", "no such endpoint")
 

@@ -20,7 +20,8 @@ def neo4j_options(command):
     """The connection options every database command takes, with the usual Neo4j variables."""
     options = [
         click.option("--uri", envvar="NEO4J_URI", default=DEFAULT_URI, show_default=True,
-                     help="Neo4j URI [env NEO4J_URI]. neo4j:// routes in a cluster; neo4j+s:// for Aura."),
+                     help="Neo4j URI [env NEO4J_URI]. neo4j:// routes in a cluster; neo4j+s:// for Aura. No "
+                          "credentials in it: NEO4J_USERNAME and NEO4J_PASSWORD hold them."),
         click.option("--username", envvar="NEO4J_USERNAME", default=DEFAULT_USER, show_default=True,
                      help="Neo4j user [env NEO4J_USERNAME]."),
         click.option("--password", envvar="NEO4J_PASSWORD", default=None,

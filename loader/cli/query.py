@@ -11,9 +11,10 @@ from urllib.parse import quote, urlencode
 
 import click
 
-from ..errors import ParameterError
+from ..errors import ParameterError, printable
 from ..queries.saved import find, load_all, run
 from ..queries.summaries import state as summaries_state, summarize as build_summaries
+from ..store.connection import shown_uri
 from ..store.schema import ensure_schema
 from ..times import AGES
 from .common import neo4j_options, open_graph
@@ -43,8 +44,12 @@ def queries(fmt):
                    f"a date, or an age such as {AGES} for that long ago.")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True,
               help="table for people; json (an array of row objects) and csv for tools.")
+@click.option("--raw-csv", is_flag=True,
+              help="With --format csv: write text cells as they are. By default a cell that starts with "
+                   "= + - @ (or a tab or carriage return) gets a leading ' so that a spreadsheet shows it "
+                   "instead of running it as a formula.")
 @neo4j_options
-def query(name, params, fmt, uri, username, password, database):
+def query(name, params, fmt, raw_csv, uri, username, password, database):
     """Run the saved query NAME (see `callgraph queries`) in a read transaction.
 
     \b
@@ -64,7 +69,7 @@ def query(name, params, fmt, uri, username, password, database):
     with open_graph(uri, username, password, database) as graph:
         kept = summaries_state(graph) if saved.summary is not None else None
         columns, rows = run(graph, saved, bound)
-    write_rows(columns, rows, fmt)
+    write_rows(columns, rows, fmt, raw_csv=raw_csv)
     if fmt == "table":
         click.echo(f"{len(rows)} row{'s' if len(rows) != 1 else ''}" + _source_note(kept, bound), err=True)
 
@@ -109,7 +114,9 @@ def run_summarize(graph) -> None:
                "without a window until call records are written again", err=True)
 
 
-def write_rows(columns: list[str], rows: list[list], fmt: str) -> None:
+def write_rows(columns: list[str], rows: list[list], fmt: str, raw_csv: bool = False) -> None:
+    """Rows as JSON (control characters escaped by JSON itself), CSV (formula cells neutralised
+    unless ``raw_csv``) or an aligned table (control characters escaped)."""
     out = sys.stdout
     if fmt == "json":
         json.dump([dict(zip(columns, row)) for row in rows], out, indent=2, ensure_ascii=False)
@@ -117,14 +124,14 @@ def write_rows(columns: list[str], rows: list[list], fmt: str) -> None:
     elif fmt == "csv":
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(columns)
-        writer.writerows([[_cell(v, csv_mode=True) for v in row] for row in rows])
+        writer.writerows([[_csv_cell(v, raw_csv) for v in row] for row in rows])
     else:
         out.write(format_table(columns, rows))
 
 
-def _cell(value, csv_mode: bool = False) -> str:
+def _cell(value) -> str:
     if value is None:
-        return "" if csv_mode else "-"
+        return "-"
     if isinstance(value, (list, dict)):
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, bool):
@@ -132,9 +139,24 @@ def _cell(value, csv_mode: bool = False) -> str:
     return str(value)
 
 
+# What spreadsheet tools run as a formula when a cell starts with it (OWASP's "CSV injection")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value, raw: bool) -> str:
+    """A CSV cell: numbers as they are; text that would start a formula gets a leading '."""
+    if value is None:
+        return ""
+    text = _cell(value)
+    if not raw and isinstance(value, str) and text.startswith(FORMULA_STARTS):
+        return "'" + text
+    return text
+
+
 def format_table(columns: list[str], rows: list[list], max_width: int = 60) -> str:
-    """Aligned columns; long cells (hop lists, ...) are cut with an ellipsis: use json for all of it."""
-    cells = [[_cut(_cell(v), max_width) for v in row] for row in rows]
+    """Aligned columns; long cells (hop lists, ...) are cut with an ellipsis: use json for all of it.
+    Control characters are shown as escapes: a value cannot steer the terminal."""
+    cells = [[_cut(printable(_cell(v)), max_width) for v in row] for row in rows]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip(),
              "  ".join("-" * w for w in widths)]
@@ -157,9 +179,10 @@ def browser(url, uri, username, password, database):
     query in the editor with its default parameter values written in; press run. To keep
     the queries, drag the files of cypher/ onto Browser's Favorites instead.
     """
-    del password  # links never carry it
+    del password  # links never carry it, nor what the URI may carry
     scheme, sep, rest = uri.partition("://")
-    connect_url = f"{scheme}://{username}@{rest}" if sep and "@" not in rest else uri
+    rest = rest.rpartition("@")[2]
+    connect_url = f"{scheme}://{username}@{rest}" if sep else shown_uri(uri)
     links = [(q, q.browser_text()) for q in load_all().values()]
     for q, text in links:
         args = urlencode({"connectURL": connect_url, "db": database, "cmd": "edit"}) + "&arg=" + quote(text)

@@ -14,6 +14,7 @@ the reading has got against :func:`input_size`.
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
 import itertools
@@ -22,6 +23,7 @@ import os
 import re
 import stat
 import sys
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator
@@ -29,7 +31,7 @@ from typing import BinaryIO, Iterator
 import ijson
 
 from ..errors import InputError
-from ..model import LOG_ROW_KINDS
+from ..model import LOG_ROW_KINDS, MAX_DEPTH
 
 READ_BUFFER = 1 << 20
 JSON_SUFFIXES = (".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz", ".gz")
@@ -133,59 +135,171 @@ def _open(path: str, position: ReadPosition) -> BinaryIO:
     return stream
 
 
+# JSON is UTF-8, but files saved by other tools start with a byte order mark or are UTF-16 or
+# UTF-32 (PowerShell's Out-File, Notepad). Told apart by the BOM, else by where the zero bytes
+# of the first character (always ASCII in JSON) fall. UTF-32 first: its little-endian BOM
+# begins with UTF-16's.
+_BOMS = ((codecs.BOM_UTF32_LE, "UTF-32-LE"), (codecs.BOM_UTF32_BE, "UTF-32-BE"), (codecs.BOM_UTF8, "UTF-8"),
+         (codecs.BOM_UTF16_LE, "UTF-16-LE"), (codecs.BOM_UTF16_BE, "UTF-16-BE"))
+
+
+def _encoding(head: bytes) -> tuple[str, int]:
+    """(encoding, length of its byte order mark) of a text whose first bytes are ``head``."""
+    for bom, encoding in _BOMS:
+        if head.startswith(bom):
+            return encoding, len(bom)
+    if len(head) >= 4 and head[:3] == b"\0\0\0":
+        return "UTF-32-BE", 0
+    if len(head) >= 4 and head[1:4] == b"\0\0\0":
+        return "UTF-32-LE", 0
+    if len(head) >= 2 and head[0] == 0:
+        return "UTF-16-BE", 0
+    if len(head) >= 2 and head[1] == 0:
+        return "UTF-16-LE", 0
+    return "UTF-8", 0
+
+
+class _AsUtf8(io.RawIOBase):
+    """A UTF-16 or UTF-32 text, read as UTF-8 bytes (what the JSON readers take)."""
+
+    def __init__(self, stream, encoding: str):
+        self.text = io.TextIOWrapper(stream, encoding=encoding, errors="strict", newline="")
+        self.pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self.pending:
+            chunk = self.text.read(max(1, len(buffer) // 4))
+            if not chunk:
+                return 0
+            self.pending = chunk.encode("utf-8", "surrogatepass")  # a lone surrogate: the transform says so
+        n = min(len(buffer), len(self.pending))
+        buffer[:n], self.pending = self.pending[:n], self.pending[n:]
+        return n
+
+    def close(self) -> None:
+        if not self.closed:
+            self.text.close()
+        super().close()
+
+
+def _decoded(stream) -> tuple[BinaryIO, str]:
+    """The stream as UTF-8 bytes without a byte order mark, and the encoding it was in."""
+    encoding, bom = _encoding(stream.peek(4)[:4])
+    stream.read(bom)
+    if encoding == "UTF-8":
+        return stream, encoding
+    return io.BufferedReader(_AsUtf8(stream, encoding), READ_BUFFER), encoding  # type: ignore[return-value]
+
+
 def read_items(path: str, position: ReadPosition | None = None) -> Iterator[Item]:
     """Every record (or problem) in one file, in order; ``position`` counts the bytes read. A
-    file that cannot be opened is an :class:`InputError`, one that breaks while it is read (a
-    corrupt gzip) a problem item."""
+    file that cannot be opened is an :class:`InputError`; one that breaks while it is read (a
+    gzip cut short, text that is not JSON) yields what it could read, then a problem item that
+    names the place."""
     name = "<stdin>" if path == "-" else path
     try:
         opened = _open(path, position or ReadPosition())
     except OSError as exc:
         raise InputError(f"{name}: cannot read it ({exc.strerror or exc}): make it readable or leave it out") from None
+    where = {"origin": f"{name}:1"}  # the place being read, for a problem that breaks the reading
+    encoding = "UTF-8"
     try:
-        with opened as stream:
+        with opened as raw:
+            stream, encoding = _decoded(raw)
             first, number = b"", 0
             while not first.strip():  # skip leading blank lines
+                where["origin"] = f"{name}:{number + 1}"
                 first = stream.readline()
                 number += 1
                 if not first:
                     return
             if _is_json_lines(first):
-                yield from _json_lines(itertools.chain([first], stream), name, number)
+                yield from _json_lines(itertools.chain([first], stream), name, number, where)
+            elif first.lstrip()[:1] == b"{" and _is_json_lines(second := stream.readline()):
+                # JSON Lines whose first record is broken
+                yield from _json_lines(itertools.chain([first, second], stream), name, number, where)
+            elif first.lstrip()[:1] in (b"{", b"["):
+                where["origin"] = name
+                yield from _document(_Replay(first + second if first.lstrip()[:1] == b"{" else first, stream),
+                                     name, where)
             else:
-                yield from _document(_Replay(first, stream), name)
-    except OSError as exc:  # corrupt gzip, a read that fails
-        yield Item(name, error=f"cannot read: {exc}")
+                yield Item(f"{name}:{number}", error=f"not JSON: the line starts with {_start(first)}; call records "
+                                                     "are JSON (an object, an array or page of them, or one object "
+                                                     "per line)")
+    except EOFError:  # gzip's stream ends without its end marker
+        yield Item(where["origin"], error="the compressed file is cut short here (it ends before gzip's end "
+                                          "marker): what came before was read, the rest is missing")
+    except (OSError, zlib.error) as exc:  # not gzip after all, corrupt data, a read that fails
+        yield Item(where["origin"], error=f"cannot read on from here: {exc}")
+    except UnicodeDecodeError as exc:
+        yield Item(where["origin"], error=f"not {encoding} text here ({exc.reason}), though the file starts as "
+                                          f"{encoding}")
+
+
+def _start(line: bytes) -> str:
+    text = line.strip().decode("utf-8", "replace")
+    return repr(text if len(text) <= 40 else text[:37] + "...")
 
 
 class _Replay:
-    """A reader that returns ``head`` first, then the rest of ``stream`` (for ijson)."""
+    """A reader that returns ``head`` first, then the rest of ``stream`` (for ijson), as it
+    comes: a gzip cut short keeps what was read before the break."""
 
     def __init__(self, head: bytes, stream: BinaryIO):
         self.head, self.stream = head, stream
+        self._read = getattr(stream, "read1", stream.read)
 
     def read(self, size: int = -1) -> bytes:
         if self.head:
             chunk, self.head = (self.head, b"") if size < 0 or size >= len(self.head) else (self.head[:size], self.head[size:])
             return chunk
-        return self.stream.read(size)
+        return self._read(size)
 
 
 def _is_json_lines(first: bytes) -> bool:
     """A first line that is a whole JSON object on its own means one record per line."""
     try:
         return isinstance(json.loads(first), dict)
+    except RecursionError:  # a whole record on this line, too deeply nested (said when it is read)
+        return first.lstrip()[:1] == b"{"
     except ValueError:
         return False
 
 
-def _json_lines(lines: Iterator[bytes], name: str, first_number: int) -> Iterator[Item]:
+def _unique_members(pairs: list) -> dict:
+    """A JSON object's members, or :class:`DuplicateMember` when a name appears twice with
+    different values (JSON leaves open which one counts: callgraph takes neither). The same
+    value twice is no question (Microsoft's own examples repeat an @odata.type)."""
+    members = dict(pairs)
+    if len(members) != len(pairs):
+        for key, value in pairs:
+            if members[key] != value:
+                raise DuplicateMember(key)
+    return members
+
+
+class DuplicateMember(ValueError):
+    def __init__(self, name: str):
+        super().__init__(f"the member {name!r} appears twice in one object: which one counts is not clear, "
+                         "so the record is not loaded")
+
+
+def _json_lines(lines: Iterator[bytes], name: str, first_number: int, where: dict) -> Iterator[Item]:
     for number, line in enumerate(lines, start=first_number):
+        where["origin"] = origin = f"{name}:{number}"
         if not line.strip():
             continue
-        origin = f"{name}:{number}"
         try:
-            value = json.loads(line)
+            value = json.loads(line, object_pairs_hook=_unique_members)
+        except DuplicateMember:  # read again by the document reader, which rejects only the record that has it
+            yield from _document(io.BytesIO(line), origin, {"origin": origin})  # (a line may hold a page)
+            continue
+        except RecursionError:
+            yield Item(origin, error=f"nested too deeply to read (callgraph takes up to {MAX_DEPTH} levels)")
+            continue
         except json.JSONDecodeError as exc:
             if exc.pos >= len(line.rstrip()):
                 yield Item(origin, error="truncated JSON: the line ends in the middle of a record")
@@ -196,12 +310,13 @@ def _json_lines(lines: Iterator[bytes], name: str, first_number: int) -> Iterato
             yield Item(origin, error=f"not valid JSON: {exc}")
             continue
         yield from _classify(value, origin, context=None)
+        where["origin"] = f"{name}:{number + 1}"  # the next line, should reading it fail
 
 
-def _document(stream, name: str) -> Iterator[Item]:
-    """Stream one JSON document (or several concatenated) with ijson's event parser."""
+def _document(stream, name: str, where: dict) -> Iterator[Item]:
+    """Stream one JSON document (or several concatenated) with ijson's event parser; ``where``
+    is kept at the place being read, for the error if the document breaks."""
     events = ijson.parse(stream, multiple_values=True, use_float=True)
-    where = {"origin": name}  # the place being read, for the error if the document breaks
     try:
         for prefix, event, value in events:
             if prefix == "" and event == "start_map":
@@ -225,12 +340,15 @@ def _top_object(events, name: str, where: dict) -> Iterator[Item]:
     """A top-level object: a collection page (stream its ``value``) or a single record."""
     top: dict = {}
     saw_value = False
-    key = None
+    key = duplicate = None
+    repeated = []  # (name, the value first given) of top-level members that come again
     for prefix, event, value in events:
         if event == "end_map" and prefix == "":
             break
         if event == "map_key" and prefix == "":
             key = value
+            if key in top:
+                repeated.append((key, top[key]))
             continue
         # the first event of a top-level member's value
         if key == "value" and event == "start_array":
@@ -239,27 +357,56 @@ def _top_object(events, name: str, where: dict) -> Iterator[Item]:
             for index, item in enumerate(_array_items(events, "value", where, f"{name}:value[{{}}]")):
                 yield from _classify(item, f"{name}:value[{index}]", context=context)
         else:
-            top[key] = _build(events, event, value)
-    if not saw_value:
+            try:
+                top[key] = _build(events, event, value)
+            except DuplicateMember as exc:
+                duplicate = exc
+    duplicate = duplicate or next((name for name, first in repeated if top.get(name) != first), None)
+    if duplicate is not None and not saw_value:
+        yield Item(name, error=str(duplicate if isinstance(duplicate, DuplicateMember) else DuplicateMember(duplicate)))
+    elif not saw_value:
         yield from _classify(top, name, context=None)
 
 
 def _array_items(events, array_prefix: str, where: dict, origin: str) -> Iterator[object]:
-    """Build each element of the array whose start_array event was just consumed."""
+    """Build each element of the array whose start_array event was just consumed (a
+    :class:`DuplicateMember` in place of one that has a member twice)."""
     index = 0
     for prefix, event, value in events:
         if event == "end_array" and prefix == array_prefix:
             return
         where["origin"] = origin.format(index)
-        yield _build(events, event, value)
+        try:
+            yield _build(events, event, value)
+        except DuplicateMember as exc:
+            yield exc
         index += 1
 
 
+class _Builder(ijson.ObjectBuilder):
+    """ijson's builder, noting a member name that comes twice in one object (see
+    :func:`_unique_members`)."""
+
+    def __init__(self):
+        super().__init__()
+        self.repeated: list = []  # (object, name, the value first given)
+
+    def event(self, event, value):
+        if event == "map_key" and value in self.containers[-1]:
+            self.repeated.append((self.containers[-1], value, self.containers[-1][value]))
+        super().event(event, value)
+
+    @property
+    def duplicate(self) -> str | None:
+        return next((name for members, name, first in self.repeated if members[name] != first), None)
+
+
 def _build(events, event: str, value: object) -> object:
-    """The whole JSON value that starts with (event, value)."""
+    """The whole JSON value that starts with (event, value); :class:`DuplicateMember` (once
+    the value is read) when an object in it has a member twice."""
     if event not in ("start_map", "start_array"):
         return value
-    builder = ijson.ObjectBuilder()
+    builder = _Builder()
     builder.event(event, value)
     depth = 1
     for _, ev, val in events:
@@ -269,6 +416,8 @@ def _build(events, event: str, value: object) -> object:
         elif ev in ("end_map", "end_array"):
             depth -= 1
             if depth == 0:
+                if builder.duplicate is not None:
+                    raise DuplicateMember(builder.duplicate)
                 return builder.value
     raise ijson.IncompleteJSONError("incomplete JSON")
 
@@ -285,6 +434,9 @@ _CONTEXT_KINDS = (
 
 
 def _classify(value: object, origin: str, context: str | None) -> Iterator[Item]:
+    if isinstance(value, DuplicateMember):
+        yield Item(origin, error=str(value))
+        return
     if isinstance(value, dict) and isinstance(value.get("value"), list) and "id" not in value:
         # a collection page inside JSON Lines or an array
         for i, item in enumerate(value["value"]):

@@ -5,7 +5,8 @@ Pure functions, no database: everything here can be tested on JSON alone. The ro
 
 A record with a value of the wrong type raises :class:`RecordError` naming the member, so
 it is rejected whole and never lands half-converted. Unknown members and unknown enum
-values are not errors: they are stored as they come.
+values are not errors: they are stored as they come, under a name of their own when theirs is
+one callgraph stores (see :data:`loader.model.GRAPH_PREFIX`).
 """
 
 from __future__ import annotations
@@ -14,21 +15,28 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 
+from ..errors import printable
 from ..model import (
     APPEARANCE_GROUPS,
     CALL_RECORD,
+    CALL_RECORD_NODE,
     ENDPOINT_APPEARANCE,
+    GRAPH_PREFIX,
+    MAX_MEMBERS,
     MEDIA,
     MEDIA_NODE,
     MEDIA_STREAM,
     POOR_AUDIO_THRESHOLDS,
+    RELS,
     SEGMENT_NODE,
     SESSION_NODE,
+    STREAM_NODE,
     TRACE_ROUTE_HOP,
     flat_name,
+    stored_names,
 )
 from .tree import RecordRows
-from .values import CONVERTERS, FieldError, to_string
+from .values import CONVERTERS, DroppedValue, FieldError, show, check_nesting, in_int64, text, to_string
 
 
 class RecordError(ValueError):
@@ -41,20 +49,36 @@ def _is_annotation(member: str) -> bool:
     return "@" in member  # @odata.type, sessions@odata.nextLink, ...
 
 
-def store_raw(out: dict, name: str, value: object) -> None:
-    """Keep a member the model does not know, as close to how it came as Neo4j allows."""
+def store_raw(out: dict, name: str, value: object, path: str = "", reserved: frozenset = frozenset()) -> None:
+    """Keep a member the model does not know, as close to how it came as Neo4j allows: scalars
+    and lists of one kind of scalar as they are, an integer past 64 bits as its digits, the rest
+    as JSON text (nested at most MAX_DEPTH deep). A name callgraph stores itself (``reserved``)
+    gets GRAPH_PREFIX, as does one that has it already, so no two members share a name."""
     if value is None:
         return
-    if isinstance(value, (str, bool, int, float)):
+    path = path or name
+    name = text(name, path)
+    if not name or "\x00" in name:
+        raise FieldError(path or "record", f"a member named {show(name)}: no database stores a property of that name")
+    if name in reserved or name.startswith(GRAPH_PREFIX):
+        name = GRAPH_PREFIX + name
+    if isinstance(value, str):
+        out[name] = text(value, path)
+    elif isinstance(value, int) and not isinstance(value, bool) and not in_int64(value):
+        out[name] = str(value)
+    elif isinstance(value, (bool, int, float)):
         out[name] = value
     elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
-        out[name] = value
-    elif isinstance(value, list) and value and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        out[name] = [text(v, path) for v in value]
+    elif (isinstance(value, list) and value
+          and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+          and all(in_int64(v) for v in value if isinstance(v, int))):
         out[name] = value
     elif isinstance(value, list) and value and all(isinstance(v, bool) for v in value):
         out[name] = value
     else:
-        out[name] = canonical_json(value)
+        check_nesting(value, path)
+        out[name] = canonical_json(value)  # ASCII: a lone surrogate is kept as its escape
 
 
 # json.dumps(value, sort_keys=True) builds an encoder on every call; this one is built once.
@@ -68,19 +92,22 @@ class Plan:
     ``fields``: member -> (converter, stored name); ``groups``: member -> the plan of a nested
     object flattened onto this one; ``known``: every member the tables name, plus those the
     caller converts itself (``handled``: sessions, caller, ...); ``prefix``: for the names of
-    members the model does not know.
+    members the model does not know; ``reserved``: the names the model gives the node or edge
+    (an unknown member named so is stored apart).
     """
 
     fields: dict
     groups: dict
     known: frozenset
     prefix: str = ""
+    reserved: frozenset = frozenset()
 
 
-def make_plan(props: tuple, groups: tuple = (), handled: tuple = (), prefix: str = "") -> Plan:
+def make_plan(props: tuple, groups: tuple = (), handled: tuple = (), prefix: str = "",
+              reserved: frozenset = frozenset()) -> Plan:
     fields = {p.source: (CONVERTERS[p.kind], flat_name(prefix, p.name)) for p in props}
-    nested = {g.source: make_plan(g.props, (), g.handled, flat_name(prefix, g.prefix)) for g in groups}
-    return Plan(fields, nested, frozenset(fields) | frozenset(nested) | frozenset(handled), prefix)
+    nested = {g.source: make_plan(g.props, (), g.handled, flat_name(prefix, g.prefix), reserved) for g in groups}
+    return Plan(fields, nested, frozenset(fields) | frozenset(nested) | frozenset(handled), prefix, reserved)
 
 
 def convert(obj: object, plan: Plan, path: str, out: dict) -> dict:
@@ -92,6 +119,8 @@ def convert(obj: object, plan: Plan, path: str, out: dict) -> dict:
     """
     if not isinstance(obj, dict):
         raise FieldError(path or "record", f"expected an object, got {type(obj).__name__}")
+    if len(obj) > MAX_MEMBERS:
+        raise FieldError(path or "record", f"has {len(obj)} members; callgraph takes up to {MAX_MEMBERS}")
     fields, groups = plan.fields, plan.groups
     for member, raw in obj.items():
         if raw is None:
@@ -100,6 +129,9 @@ def convert(obj: object, plan: Plan, path: str, out: dict) -> dict:
         if field is not None:
             try:
                 value = field[0](raw, member)
+            except DroppedValue:
+                out.setdefault("dropped", []).append(field[1])
+                continue
             except FieldError as exc:
                 raise FieldError(_join(path, member), exc.message) from None
             if value is not None:
@@ -107,7 +139,7 @@ def convert(obj: object, plan: Plan, path: str, out: dict) -> dict:
         elif member in groups:
             convert(raw, groups[member], _join(path, member), out)
         elif member not in plan.known and "@" not in member:
-            store_raw(out, flat_name(plan.prefix, member), raw)
+            store_raw(out, flat_name(plan.prefix, member), raw, _join(path, member), plan.reserved)
     return out
 
 
@@ -165,9 +197,16 @@ def primary_identity(identity_set: object, path: str) -> tuple[str, dict] | None
     for kind in IDENTITY_PRIORITY:
         if kind in found:
             return kind, found[kind]
-    for kind in sorted(found):  # a kind Graph added later: still a party
-        return kind, found[kind]
+    for kind in sorted(found):  # a kind Graph added later: still a party, unless named like a kind
+        if kind not in DERIVED_KINDS and ":" not in kind:  # callgraph derives (see DERIVED_KINDS)
+            return kind, found[kind]
     return None
+
+
+# The endpoint kinds callgraph makes itself, whose nodes no identity may name: a service endpoint
+# is keyed by role and user agent (``service:<role>:<header>``), and an identity of kind
+# "service" (or one with a colon in its kind) would otherwise reach that very node and rename it.
+DERIVED_KINDS = frozenset({"service", "anonymous"})
 
 
 def _identity_node(kind: str, ident: dict, path: str) -> tuple[str, dict] | None:
@@ -251,7 +290,7 @@ def participant_rows(participant: object, path: str, anonymous_key: str, legacy:
             edge["administrativeUnitIds"] = [i for i in ids if i]
         for member, value in participant.items():
             if member not in ("id", "identity", "administrativeUnitInfos") and not _is_annotation(member):
-                store_raw(edge, member, value)
+                store_raw(edge, member, value, _join(path, member), PARTICIPANT_NAMES)
     if identity is not None:
         edge["identity"] = canonical_json(identity)
     primary = primary_identity(identity, path if legacy else f"{path}.identity")
@@ -296,7 +335,11 @@ def _trace_route(network: object, path: str, prefix: str, out: dict) -> None:
         if not isinstance(hop, dict):
             raise FieldError(hop_path, f"expected an object, got {type(hop).__name__}")
         for p in TRACE_ROUTE_HOP:
-            columns[p.name].append(CONVERTERS[p.kind](hop.get(p.source), f"{hop_path}.{p.source}"))
+            try:
+                value = CONVERTERS[p.kind](hop.get(p.source), f"{hop_path}.{p.source}")
+            except DroppedValue:  # a negative round trip: no value, like a missing one
+                value = None
+            columns[p.name].append(value)
     for name, values in columns.items():
         # Lists in Neo4j cannot hold nulls; a missing value in one hop becomes -1 / "" so the
         # lists stay aligned.
@@ -309,19 +352,31 @@ def _trace_route(network: object, path: str, prefix: str, out: dict) -> None:
 # --- the record ------------------------------------------------------------------------------
 
 # One plan per kind of object; the members named last are converted by the functions below.
+def _names(*entities) -> frozenset:
+    return frozenset(name for entity in entities for name in stored_names(entity))
+
+
+_APPEARANCES = [r for r in RELS if r.type in ("CALLER", "CALLEE")]
+PARTICIPANT_NAMES = _names(*(r for r in RELS if r.type in ("ORGANIZED_BY", "PARTICIPANT")))
 CALL_RECORD_PLAN = make_plan(CALL_RECORD, handled=("sessions", "organizer", "organizer_v2", "participants",
-                                                   "participants_v2"))
-SESSION_PLAN = make_plan(SESSION_NODE.props, SESSION_NODE.groups, handled=("caller", "callee", "segments"))
-SEGMENT_PLAN = make_plan(SEGMENT_NODE.props, SEGMENT_NODE.groups, handled=("caller", "callee", "media"))
-MEDIA_PLAN = make_plan(MEDIA, MEDIA_NODE.groups, handled=("streams",))
-STREAM_PLAN = make_plan(MEDIA_STREAM)
-APPEARANCE_PLAN = make_plan(ENDPOINT_APPEARANCE, APPEARANCE_GROUPS, handled=("identity", "associatedIdentity"))
+                                                   "participants_v2"), reserved=_names(CALL_RECORD_NODE))
+SESSION_PLAN = make_plan(SESSION_NODE.props, SESSION_NODE.groups, handled=("caller", "callee", "segments"),
+                         reserved=_names(SESSION_NODE))
+SEGMENT_PLAN = make_plan(SEGMENT_NODE.props, SEGMENT_NODE.groups, handled=("caller", "callee", "media"),
+                         reserved=_names(SEGMENT_NODE))
+MEDIA_PLAN = make_plan(MEDIA, MEDIA_NODE.groups, handled=("streams",), reserved=_names(MEDIA_NODE))
+STREAM_PLAN = make_plan(MEDIA_STREAM, reserved=_names(STREAM_NODE))
+APPEARANCE_PLAN = make_plan(ENDPOINT_APPEARANCE, APPEARANCE_GROUPS, handled=("identity", "associatedIdentity"),
+                            reserved=_names(*_APPEARANCES))
 
 
 def record_id_of(record: object) -> str | None:
-    """The record's id if it has a usable one (used to name the record in errors)."""
+    """The record's id if it has a usable one (used to name the record in errors: shortened
+    when it is long, and a lone surrogate in it escaped, so that the error line can be shown)."""
     if isinstance(record, dict) and isinstance(record.get("id"), str) and record["id"].strip():
-        return record["id"]
+        rid = record["id"]
+        rid = rid if len(rid) <= 200 else rid[:197] + "..."
+        return printable(rid.encode("utf-8", "backslashreplace").decode("utf-8"))
     return None
 
 
@@ -329,12 +384,11 @@ def transform_record(record: object, tenant_id: str | None = None, source: str |
     """All node and relationship rows of one Graph callRecord."""
     if not isinstance(record, dict):
         raise RecordError(f"expected a callRecord object, got {type(record).__name__}")
-    rid = record_id_of(record)
-    if rid is None:
+    if record_id_of(record) is None:
         raise RecordError("record has no id" if record.get("id") is None else
-                          f"id: expected a non-empty string, got {record.get('id')!r}")
+                          f"id: expected a non-empty string, got {show(record.get('id'))}")
     try:
-        return _transform(record, rid, tenant_id, source)
+        return _transform(record, record["id"], tenant_id, source)
     except FieldError as exc:
         raise RecordError(str(exc)) from None
 
@@ -344,7 +398,10 @@ def _transform(record: dict, rid: str, tenant_id: str | None, source: str | None
     rows = RecordRows(rid, props.get("version") or 0, props.get("lastModifiedDateTime"))
     start, end = props.get("startDateTime"), props.get("endDateTime")
     if start is not None and end is not None:
-        props["durationMs"] = round((end.to_native() - start.to_native()).total_seconds() * 1000, 3)
+        if end >= start:  # Timestamps: fixed-width UTC, so the strings compare as the moments do
+            props["durationMs"] = round((end.to_native() - start.to_native()).total_seconds() * 1000, 3)
+        else:  # an end before the start: both kept as Graph sent them, no duration
+            props.setdefault("dropped", []).append("durationMs")
     if "sessions@odata.nextLink" in record:
         props["sessionsIncomplete"] = True
     if "participants_v2@odata.nextLink" in record:

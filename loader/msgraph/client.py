@@ -29,7 +29,7 @@ import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from urllib.parse import urlsplit
+from urllib.parse import quote, quote_plus, urlsplit
 
 import httpx
 
@@ -93,6 +93,9 @@ def ca_bundle() -> str | None:
     """
     for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
         if os.environ.get(name):
+            if not os.path.isfile(os.environ[name]):
+                raise GraphError(f"{name} names {os.environ[name]}, which is no file: point it at a file of CA "
+                                 "certificates (PEM), or unset it to trust the usual ones")
             return os.environ[name]
     return None
 
@@ -101,7 +104,11 @@ def tls_context() -> ssl.SSLContext:
     """Verification always on: the system's defaults, or the CA bundle the user points at."""
     cafile = ca_bundle()
     if cafile:
-        return ssl.create_default_context(cafile=cafile)
+        try:
+            return ssl.create_default_context(cafile=cafile)
+        except (ssl.SSLError, OSError, ValueError) as exc:
+            raise GraphError(f"cannot use the CA bundle {cafile} ({exc.__class__.__name__}: {str(exc)[:100]}): point "
+                             "SSL_CERT_FILE at a file of PEM certificates") from None
     import certifi  # httpx's own default
 
     return ssl.create_default_context(cafile=certifi.where())
@@ -247,6 +254,9 @@ class Tokens:
             except GraphError:
                 raise
             except ValueError as exc:
+                if s.certificate_path and _certificate_unreadable(exc):
+                    raise GraphError(f"cannot read the certificate {s.certificate_path}: the password is wrong "
+                                     "(AZURE_CLIENT_CERTIFICATE_PASSWORD), or the file holds no private key") from None
                 raise GraphError(_authority_problem(authority, exc)) from None
             except Exception as exc:  # connection and TLS errors
                 raise GraphError(f"cannot reach the sign-in service at {authority}: {_no_secrets(str(exc), s)}") from None
@@ -257,6 +267,10 @@ class Tokens:
             app = self._client_app()
             try:
                 result = app.acquire_token_for_client(scopes=[f"{self.settings.graph_root}/.default"])
+            except ValueError:  # msal reads the answer as JSON
+                raise GraphError(f"cannot get a token from {self.settings.authority_host}: its answer is not a sign-in "
+                                 "service's (not JSON): check --authority-host (or AZURE_AUTHORITY_HOST) and any proxy "
+                                 "in between") from None
             except Exception as exc:
                 raise GraphError(f"cannot get a token from {self.settings.authority_host}: "
                                  f"{_no_secrets(type(exc).__name__ + ': ' + str(exc), self.settings)}") from None
@@ -322,6 +336,12 @@ def certificate_credential(path: str, password: str | None) -> dict:
     return credential
 
 
+def _certificate_unreadable(exc: Exception) -> bool:
+    """msal's (cryptography's) error for a key it could not decrypt or find."""
+    text = str(exc).lower()
+    return any(word in text for word in ("password", "pkcs12", "deserialize", "private key", "decrypt", "pem"))
+
+
 def _authority_problem(authority: str, exc: Exception) -> str:
     text = str(exc)
     if "OIDC Discovery failed" in text or "Unable to get authority configuration" in text:
@@ -354,13 +374,26 @@ def token_problem(result: dict, settings: Settings) -> str:
     if error == "invalid_scope" or codes & {"1002012", "70011"}:
         return (f"Microsoft Entra ID refused the scope {settings.graph_root}/.default for {app}: check --cloud "
                 "or --graph-url")
-    code = f" ({', '.join('AADSTS' + c for c in sorted(codes))})" if codes else ""
-    return f"Microsoft Entra ID refused a token for {app}: {error or 'no token'}{code}"
+    # Anything else: the error code and the description's first sentence, never more. A sign-in
+    # service (or a proxy in its place) may echo the request, client secret included, after it.
+    word = re.match(r"[A-Za-z_]{1,60}", error)
+    said = re.match(r"[^\r\n]*?(\.(\s|$)|$)", result.get("error_description") or "")
+    sentence = _no_secrets(said.group(0).strip()[:200], settings) if said else ""
+    return (f"Microsoft Entra ID refused a token for {app}: {word.group(0) if word else 'no token'}"
+            + (f": {sentence}" if sentence else ""))
+
+
+# a form member that carries a credential, as an echoed request would show it
+_CREDENTIAL_MEMBER = re.compile(r"(client_secret|client_assertion|password|passphrase|assertion)=[^&\s]*", re.I)
 
 
 def _no_secrets(text: str, settings: Settings) -> str:
+    """``text``'s first line without the settings' secrets, as written, URL-encoded or JSON-escaped,
+    and without any credential member of a form."""
     for secret in settings.secrets:
-        text = text.replace(secret, "***")
+        for form in {secret, quote(secret, safe=""), quote_plus(secret), json.dumps(secret)[1:-1]}:
+            text = text.replace(form, "***")
+    text = _CREDENTIAL_MEMBER.sub(r"\1=***", text)
     return text.splitlines()[0][:300] if text else text
 
 

@@ -7,7 +7,6 @@ clusters need.
 
 from __future__ import annotations
 
-import re
 import socket
 import ssl
 from dataclasses import dataclass
@@ -52,6 +51,9 @@ def connect(uri: str, user: str, password: str | None, database: str) -> Graph:
     """Open and check a connection; every failure becomes one line saying what to fix."""
     shown = shown_uri(uri)
     scheme = uri.partition("://")[0].lower() if "://" in uri else ""
+    if shown != uri:
+        raise DatabaseError(f"NEO4J_URI (or --uri) {shown!r} carries credentials: leave them out of the URI and set "
+                            "NEO4J_USERNAME and NEO4J_PASSWORD (or --username/--password) instead") from None
     if scheme not in SCHEMES:
         hint = (" (that is the address of Neo4j Browser and the HTTP API; callgraph speaks Bolt, usually on "
                 "port 7687)" if scheme in ("http", "https") else "")
@@ -86,8 +88,11 @@ def connect(uri: str, user: str, password: str | None, database: str) -> Graph:
 
 
 def shown_uri(uri: str) -> str:
-    """The URI as messages print it: a password written into it (``neo4j://user:secret@host``) hidden."""
-    return re.sub(r"(://[^/@:]*):[^/@]*@", r"\1:***@", uri)
+    """The URI as messages and links show it: credentials written into it (``neo4j://user:secret@host``,
+    a password with ``@`` or ``/`` in it too) replaced by ``***``. Everything up to the last ``@`` is
+    the user part: a Bolt address has no ``@`` of its own."""
+    scheme, sep, rest = uri.partition("://")
+    return f"{scheme}{sep}***@{rest.rpartition('@')[2]}" if "@" in rest else uri
 
 
 def _unreachable(uri: str, scheme: str, exc: BaseException) -> str:
