@@ -21,6 +21,7 @@ from ..errors import DatabaseError
 DEFAULT_URI = "neo4j://127.0.0.1:7687"
 DEFAULT_USER = "neo4j"
 DEFAULT_DATABASE = "neo4j"
+DEFAULT_WAIT = 60.0
 
 @dataclass
 class Graph:
@@ -30,6 +31,7 @@ class Graph:
     driver: neo4j.Driver
     database: str
     uri: str
+    wait: float = DEFAULT_WAIT  # seconds a write may be tried again while the server is away or busy
 
     def close(self) -> None:
         self.driver.close()

@@ -1,8 +1,8 @@
 """Write: the one path by which callgraph writes call records into the database.
 
 Batched writes of record trees (:mod:`loader.ingest.tree`): UNWIND statements built from
-:mod:`loader.model`, run in managed transactions (``execute_write``), which the driver
-retries on transient errors such as deadlocks and leader switches in a cluster.
+:mod:`loader.model`, run in transactions that are tried again on transient errors such as
+deadlocks and leader switches in a cluster (:func:`execute_write`), for up to ``--wait`` seconds.
 
 Versions are decided (:func:`loader.store.versions.decide`) inside the same transaction that
 writes, so two loaders never interleave a check and a write: a newer record replaces its
@@ -16,6 +16,7 @@ when the load ends.
 from __future__ import annotations
 
 import functools
+import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -166,7 +167,7 @@ UNWIND $ids AS id MERGE (c:CallRecord {id: id}) ON CREATE SET c._new = true ON M
 WITH c, c._new IS NOT NULL AS new REMOVE c._new, c._lock
 RETURN c.id AS id, new, c.version AS version, c.lastModifiedDateTime AS modified,
        c.sessionCount IS NOT NULL AS hasSessions, c.participantCount IS NOT NULL AS hasParticipants,
-       c.writeInProgress AS inProgress
+       c.writeInProgress AS inProgress, c.sessionCount AS sessionCount
 """
 
 
@@ -236,25 +237,35 @@ def _is_memory(code: str | None) -> bool:
 
 
 def _memory_reason(exc: BaseException) -> str:
-    return ("too big for the server's memory for one transaction (db.memory.transaction.max), even in pieces: "
-            f"{(getattr(exc, 'message', '') or '').splitlines()[0] if getattr(exc, 'message', '') else exc}")
+    said = getattr(exc, "message", None) or str(exc)
+    return f"more than the server lets one transaction hold (db.memory.transaction.max): {said.splitlines()[0]}"
 
 
-def unretried_memory_errors(work):
-    """``work`` (a transaction function) with the server's memory errors raised as :class:`Refused`.
+def execute_write(graph: Graph, work, *args):
+    """``work(tx, *args)`` in a write transaction, committed, and tried again on transient
+    errors (a deadlock, a leader switch, a server away for a moment) for up to ``graph.wait``
+    seconds, as the driver's ``execute_write`` does; except that a transaction the server had
+    not the memory for raises :class:`Refused` at once.
 
-    Neo4j calls a transaction that ran out of memory transient, so the driver would try it
-    again and again until its retry time ran out; the same transaction runs out the same way.
+    Neo4j calls running out of transaction memory transient, so the driver would try the same
+    transaction again and again until its retry time ran out; it would run out the same way.
+    The error may come while committing, so the commit is here rather than in the driver.
     """
-    @functools.wraps(work)
-    def run(tx, *args):
+    deadline = time.monotonic() + graph.wait
+    delay = 0.5
+    while True:
         try:
-            return work(tx, *args)
-        except neo4j.exceptions.Neo4jError as exc:
-            if _is_memory(exc.code):
+            with graph.session() as session, session.begin_transaction() as tx:
+                result = work(tx, *args)
+                tx.commit()
+            return result
+        except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as exc:
+            if isinstance(exc, neo4j.exceptions.Neo4jError) and _is_memory(exc.code):
                 raise Refused(_memory_reason(exc)) from None
-            raise
-    return run
+            if not exc.is_retryable() or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 5.0)
 
 
 _INDEXED = {n.label: indexed_names(n) for n in NODES}
@@ -350,17 +361,16 @@ def _write(graph: Graph, records: list[RecordRows]) -> BatchResult:
     shared = shared_rows(records)
     token = uuid.uuid4().hex  # marks the big records this write has not finished (writeInProgress)
     attempts: list[dict] = []
-    with graph.session() as session:
-        created = session.execute_write(unretried_memory_errors(_merge_shared), shared) if shared else 0
-        result = session.execute_write(unretried_memory_errors(_write_tx), records, token, attempts)
-        for pending in result.pending:
-            try:
-                _write_chunks(session, token, *pending)
-            except Refused as exc:  # the record stays marked incomplete; the others are written
-                rid = pending[0]
-                result.outcomes.pop(rid, None)
-                result.rejected[rid] = exc.reason
-        result.pending = []
+    created = execute_write(graph, _merge_shared, shared) if shared else 0
+    result = execute_write(graph, _write_tx, records, token, attempts)
+    for pending in result.pending:
+        try:
+            _write_chunks(graph, token, *pending)
+        except Refused as exc:  # the record stays marked incomplete; the others are written
+            rid = pending[0]
+            result.outcomes.pop(rid, None)
+            result.rejected[rid] = exc.reason
+    result.pending = []
     result.elements += created
     return result
 def shared_rows(records: list[RecordRows]) -> dict[str, list]:
@@ -378,7 +388,7 @@ def shared_rows(records: list[RecordRows]) -> dict[str, list]:
     return {label: [rows[key] for key in sorted(rows)] for label, rows in merged.items()}
 
 
-def _merge_shared(tx: neo4j.ManagedTransaction, shared: dict[str, list]) -> int:
+def _merge_shared(tx: neo4j.Transaction, shared: dict[str, list]) -> int:
     """Merge the batch's shared nodes; returns how many were new (an earlier batch made the rest)."""
     created = 0
     for label in _SHARED_ORDER:
@@ -394,18 +404,21 @@ _SESSIONS = _CHILDREN[_ROOT][0]
 assert _CHILDREN[_ROOT] == [_SESSIONS], "a big record is written in chunks of the one kind of child it has"
 
 
-def _write_tx(tx: neo4j.ManagedTransaction, records: list[RecordRows], token: str,
+def _write_tx(tx: neo4j.Transaction, records: list[RecordRows], token: str,
               attempts: list[dict]) -> BatchResult:
-    stored, in_progress = {}, set()
+    stored, in_progress, big_stored = {}, set(), set()
     for row in tx.run(LOCK_VERSIONS, ids=Rows(sorted(r.id for r in records))):
         if not row["new"]:
             stored[row["id"]] = held_of(row)
             if row["inProgress"] is not None:
                 in_progress.add(row["id"])
+            if (row["sessionCount"] or 0) > _BIG_SESSIONS:
+                big_stored.add(row["id"])
     result = BatchResult()
     nodes: dict[str, dict] = {}  # owned label -> key -> props
     rels: dict[tuple, list] = {}
     replaced = []
+    clear_later = set()
     for record in records:
         outcome, parts = decide(record.held, stored.get(record.id))
         if record.id in in_progress and outcome in (UNCHANGED, COMPLETED):
@@ -414,6 +427,8 @@ def _write_tx(tx: neo4j.ManagedTransaction, records: list[RecordRows], token: st
         result.outcomes[record.id] = outcome
         if outcome == REPLACED or record.id in in_progress and outcome == NEW:
             replaced.append(record.id)
+            if record.id in big_stored:  # too big to delete in this transaction: cleared in pieces after it
+                clear_later.add(record.id)
         for part in record.parts:
             if part in parts:
                 continue
@@ -438,15 +453,21 @@ def _write_tx(tx: neo4j.ManagedTransaction, records: list[RecordRows], token: st
     if replaced:
         for row in tx.run(_SHARED_OF, ids=Rows(replaced)):
             result.unlinked.setdefault(row["label"], set()).add(row["key"])
-        tx.run(_CLEAR_RECORDS, ids=Rows(replaced)).consume()
+        tx.run(_CLEAR_RECORDS, ids=Rows([rid for rid in replaced if rid not in clear_later])).consume()
     rows, extras, written = tree_rows(nodes, rels)
-    big = {r.id for r in records if r.element_count > CHUNK_ELEMENTS}
-    for row in rows if big else ():  # a big record: a chunk of its sessions now, the others each in a transaction after
-        chunks = _chunks(row.get(_SESSIONS) or []) if row["values"][_KEY_AT] in big else ()
-        if len(chunks) > 1:
-            row[_SESSIONS] = chunks[0]
+    # A big record: its sessions in transactions of their own after this one, marked writeInProgress
+    # until they are all in; when it replaces a big tree, the old one is deleted in pieces first and
+    # the record's own row written after that.
+    big = {r.id for r in records if r.element_count > CHUNK_ELEMENTS} | clear_later
+    for row in rows if big else ():
+        rid = row["values"][_KEY_AT]
+        if rid in clear_later or rid in big and row.get(_SESSIONS):
             row["values"][_IN_PROGRESS] = token
-            result.pending.append((row["values"][_KEY_AT], row["values"], extras, chunks[1:]))
+            chunks = _chunks(row.pop(_SESSIONS, None) or [])
+            result.pending.append((rid, row["values"], extras, chunks, row if rid in clear_later else None))
+    if clear_later:
+        rows = [row for row in rows if row["values"][_KEY_AT] not in clear_later]
+        tx.run(_MARK, ids=Rows(sorted(clear_later)), token=token).consume()
     if rows:
         tx.run(_tree_statement(extras), rows=Rows(rows)).consume()
         result.elements += written
@@ -467,6 +488,8 @@ def _write_tx(tx: neo4j.ManagedTransaction, records: list[RecordRows], token: st
 
 def _chunks(rows: list[dict]) -> list[list[dict]]:
     """Tree rows in runs of about CHUNK_ELEMENTS nodes and relationships each (at least one row)."""
+    if not rows:
+        return []
     chunks: list[list[dict]] = [[]]
     size = 0
     for row in rows:
@@ -490,27 +513,70 @@ _LOCK_RECORD = REPLAN_SKIP + """
 MATCH (c:CallRecord {id: $id}) SET c._lock = true REMOVE c._lock RETURN c.writeInProgress AS token
 """
 _FINISHED = REPLAN_SKIP + "MATCH (c:CallRecord {id: $id}) REMOVE c.writeInProgress"
+_MARK = REPLAN_SKIP + "UNWIND $ids AS id MATCH (c:CallRecord {id: id}) SET c.writeInProgress = $token"
+# A stored record's sessions more than this many: its tree is deleted in pieces when replaced
+_BIG_SESSIONS = CHUNK_ELEMENTS // 20
+_CLEAR_SOME = REPLAN_SKIP + f"""
+MATCH (:CallRecord {{id: $id}})-[:CONTAINS]->(s) WITH s LIMIT {_BIG_SESSIONS}
+CALL (s) {{ MATCH (s)-[:CONTAINS*0..{_TREE_DEPTH - 1}]->(x) DETACH DELETE x }}
+RETURN count(*) AS deleted
+"""
+_CLEAR_RECORD = REPLAN_SKIP + """
+MATCH (c:CallRecord {id: $id}) CALL (c) { MATCH (c)-[r]->() DELETE r } SET c = {id: c.id, writeInProgress: $token}
+"""
 
 
-def _write_chunks(session: neo4j.Session, token: str, rid: str, values: list, extras: bool, chunks: list) -> None:
-    """The later chunks of a big record's sessions, each in a transaction of its own; the last
-    one clears writeInProgress."""
+def _write_chunks(graph: Graph, token: str, rid: str, values: list, extras: bool, chunks: list,
+                  head: dict | None) -> None:
+    """A big record's sessions, in chunks, each in a transaction of its own (in halves when the
+    server has not the memory for it); the last one clears writeInProgress. With ``head`` (the
+    record's own row), the stored tree it replaces is deleted first, in pieces, then ``head``
+    written."""
+    if head is not None:
+        while (deleted := execute_write(graph, _clear_tx, token, rid)) is not None and deleted:
+            pass
+        if deleted is None or not execute_write(graph, _head_tx, token, rid, head, extras, not chunks):
+            return
+    elif not chunks:
+        return
     for i, chunk in enumerate(chunks):
-        if not _write_chunk(session, token, rid, values, extras, chunk, i == len(chunks) - 1):
+        if not _write_chunk(graph, token, rid, values, extras, chunk, i == len(chunks) - 1):
             return
 
 
-def _write_chunk(session, token, rid, values, extras, sessions, last) -> bool:
+def _write_chunk(graph, token, rid, values, extras, sessions, last) -> bool:
     """One chunk, in halves when the server has not the memory for it; False when another load
     has taken the record over (it writes the record whole again)."""
     try:
-        return session.execute_write(unretried_memory_errors(_chunk_tx), token, rid, values, extras, sessions, last)
+        return execute_write(graph, _chunk_tx, token, rid, values, extras, sessions, last)
     except Refused:
         if len(sessions) == 1:
             raise
         half = len(sessions) // 2
-        return (_write_chunk(session, token, rid, values, extras, sessions[:half], False)
-                and _write_chunk(session, token, rid, values, extras, sessions[half:], last))
+        return (_write_chunk(graph, token, rid, values, extras, sessions[:half], False)
+                and _write_chunk(graph, token, rid, values, extras, sessions[half:], last))
+
+
+def _clear_tx(tx, token, rid) -> int | None:
+    """Delete some of the replaced tree's sessions; 0 once none are left (then the record is
+    emptied too), None when another load has taken the record over."""
+    held = tx.run(_LOCK_RECORD, id=rid).single()
+    if held is None or held["token"] != token:
+        return None
+    deleted = tx.run(_CLEAR_SOME, id=rid).single()["deleted"]
+    if not deleted:
+        tx.run(_CLEAR_RECORD, id=rid, token=token).consume()
+    return deleted
+
+
+def _head_tx(tx, token, rid, head, extras, last) -> bool:
+    held = tx.run(_LOCK_RECORD, id=rid).single()
+    if held is None or held["token"] != token:
+        return False
+    tx.run(_tree_statement(extras), rows=Rows([head])).consume()
+    if last:
+        tx.run(_FINISHED, id=rid).consume()
+    return True
 
 
 def _chunk_tx(tx, token, rid, values, extras, sessions, last) -> bool:
@@ -574,6 +640,5 @@ def delete_orphans(graph: Graph, unlinked: dict) -> None:
                    keys=Rows(sorted(keys))).consume()
 
     if unlinked:
-        with graph.session() as session:
-            session.execute_write(work)
+        execute_write(graph, work)
 
