@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import logging
+import time
 
 import pytest
 
@@ -227,3 +228,51 @@ def test_a_big_record_whose_writing_was_interrupted_is_written_again(limited, tm
                         "COUNT { (c)-[:CONTAINS]->(:Session) } AS sessions", id=big["id"]) == [
         {"marker": None, "version": big["version"] + 1, "sessions": 1200}]
     assert query(graph, "MATCH (s:Session) RETURN count(s) AS n") == [{"n": 1200}]
+
+
+def test_an_outage_ends_the_load_with_one_line_within_wait_and_a_rerun_completes_it(limited, tmp_path):
+    graph, env = limited
+    records = list(generate(1500, seed=13, as_of=AS_OF))
+    path = tmp_path / "tenant.jsonl"
+    write_jsonl(path, records)
+    run_env = dict(os.environ, **env)
+    args = [CALLGRAPH, "load", "--quiet", "--batch-size", "20", "--writers", "1", "--wait", "10", str(path)]
+    loader = subprocess.Popen(args, env=run_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        while query(graph, "MATCH (c:CallRecord) RETURN count(c) AS n")[0]["n"] < 100:
+            assert loader.poll() is None, loader.stderr.read()
+            time.sleep(0.2)
+        own_server("stop")
+        stopped = time.monotonic()
+        _, err = loader.communicate(timeout=120)
+        assert time.monotonic() - stopped < 10 + 30  # --wait, and what the driver takes to notice
+    finally:
+        loader.kill()
+        own_server("start")
+    assert loader.returncode == 1
+    assert err.splitlines() == [
+        f"Error: Neo4j at {env['NEO4J_URI']} did not take the write within --wait 10s ("
+        + err.split("within --wait 10s (", 1)[1].split("): ", 1)[0]
+        + "): start it or check the network, then run the command again; what was committed stays and the re-run "
+          "completes it"], err
+
+    with connect(env["NEO4J_URI"], "neo4j", "callgraph-test", "neo4j") as again:
+        committed = query(again, "MATCH (c:CallRecord) RETURN count(c) AS n")[0]["n"]
+        assert 100 <= committed < 1500
+        rerun = subprocess.run(args, env=run_env, capture_output=True, text=True)
+        assert rerun.returncode == 0, rerun.stderr
+        assert (f"1500 records read in " in rerun.stderr
+                and f": {1500 - committed} loaded, 0 replaced by a newer version, 0 completed, {committed} unchanged, "
+                    "0 skipped as older, 0 rejected" in rerun.stderr), rerun.stderr
+        assert query(again, "MATCH (c:CallRecord) RETURN count(c) AS n") == [{"n": 1500}]
+        assert query(again, "MATCH (e:Endpoint) WHERE NOT EXISTS { (e)--() } RETURN count(e) AS n") == [{"n": 0}]
+
+
+def test_schema_cleanup_removes_the_shared_nodes_an_interrupted_load_left_unlinked(graph, cli_env):
+    with graph.session() as session:  # as a load killed between its two transactions leaves them
+        session.run("CREATE (:Endpoint {key: 'user:left-behind'}), (:Relay {ip: '203.0.113.9'}), "
+                    "(:Endpoint {key: 'user:linked'})<-[:ORGANIZED_BY]-(:CallRecord {id: 'r1'})").consume()
+    result = CliRunner().invoke(main, ["schema", "--cleanup"])
+    assert result.exit_code == 0, result.output
+    assert "removed unlinked nodes: 1 Endpoint, 1 Relay" in result.output
+    assert query(graph, "MATCH (n) WHERE n:Endpoint OR n:Relay RETURN n.key AS key") == [{"key": "user:linked"}]

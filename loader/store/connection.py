@@ -50,8 +50,9 @@ class Graph:
 SCHEMES = ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc")
 
 
-def connect(uri: str, user: str, password: str | None, database: str) -> Graph:
-    """Open and check a connection; every failure becomes one line saying what to fix."""
+def connect(uri: str, user: str, password: str | None, database: str, wait: float = DEFAULT_WAIT) -> Graph:
+    """Open and check a connection; every failure becomes one line saying what to fix. ``wait``
+    bounds how long a write is tried again while the server is away or busy (seconds)."""
     shown = shown_uri(uri)
     scheme = uri.partition("://")[0].lower() if "://" in uri else ""
     if scheme not in SCHEMES:
@@ -61,7 +62,8 @@ def connect(uri: str, user: str, password: str | None, database: str) -> Graph:
                             "for a server with TLS such as Aura") from None
     try:
         # Notifications are advice for people writing queries; a loader's users can't act on them.
-        driver = GraphDatabase.driver(uri, auth=(user, password or ""), notifications_min_severity="OFF")
+        driver = GraphDatabase.driver(uri, auth=(user, password or ""), notifications_min_severity="OFF",
+                                      max_transaction_retry_time=wait)
     except (ValueError, ConfigurationError) as exc:
         said = str(exc).replace(uri, shown).splitlines()[0].rstrip(".")
         raise DatabaseError(f"bad Neo4j URI {shown!r}: {said}. Use e.g. neo4j://127.0.0.1:7687 or "
@@ -84,7 +86,7 @@ def connect(uri: str, user: str, password: str | None, database: str) -> Graph:
             raise DatabaseError(f"Neo4j at {shown} has no database {database!r}: create it, or set NEO4J_DATABASE "
                                 "to an existing one") from None
         raise DatabaseError(f"Neo4j at {shown} refused the connection: {exc.message}") from None
-    return Graph(driver, database, uri)
+    return Graph(driver, database, uri, wait)
 
 
 def shown_uri(uri: str) -> str:

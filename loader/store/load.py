@@ -21,6 +21,7 @@ from ..ingest.tree import RecordRows
 from ..model import CHUNK_ELEMENTS, PART_OF_TOLERANCE_SECONDS
 from ..ingest.pstn import LogRow, transform_log_row
 from ..queries.summaries import mark_calls_changed
+from ..errors import DatabaseError
 from .connection import Graph
 from .logrows import link_log_rows, write_log_rows
 from .write import delete_orphans, write_batch
@@ -103,6 +104,9 @@ def load_records(graph: Graph, items: Iterable[Item], batch_size: int = 100, wri
             log_rows.flush()
         delete_orphans(graph, unlinked)
         log_rows.link()
+    except DatabaseError:  # the server is away: the summaries were made stale when the writing began
+        writing = False
+        raise
     finally:
         if writing:  # and again at the end, so a summarize that ran meanwhile is stale too
             mark_calls_changed(graph)

@@ -27,7 +27,8 @@ from ..ingest.tree import RecordRows
 from ..ingest.values import Timestamp
 from ..model import (CALL_RECORD_NODE, CHUNK_ELEMENTS, INDEXED_STRING_MAX_BYTES, INT64_RANGE, NODE_BY_LABEL, NODES,
                      RELS, datetime_names, indexed_names, stored_names, tree_depth)
-from .connection import Graph, Rows
+from ..errors import DatabaseError
+from .connection import Graph, Rows, shown_uri
 from .versions import COMPLETED, NEW, OUTCOMES, REPLACED, UNCHANGED, Held, decide
 
 # Every statement of a batch finds its nodes by a unique key, so its plan does not depend on
@@ -262,8 +263,14 @@ def execute_write(graph: Graph, work, *args):
         except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as exc:
             if isinstance(exc, neo4j.exceptions.Neo4jError) and _is_memory(exc.code):
                 raise Refused(_memory_reason(exc)) from None
-            if not exc.is_retryable() or time.monotonic() + delay > deadline:
+            if not exc.is_retryable():
                 raise
+            if time.monotonic() + delay > deadline:
+                said = (getattr(exc, "message", None) or str(exc) or type(exc).__name__).splitlines()[0].rstrip(".")
+                raise DatabaseError(
+                    f"Neo4j at {shown_uri(graph.uri)} did not take the write within --wait {graph.wait:g}s ({said}): "
+                    "start it or check the network, then run the command again; what was committed stays and the "
+                    "re-run completes it") from None
         time.sleep(delay)
         delay = min(delay * 2, 5.0)
 
@@ -625,6 +632,19 @@ def _row(props: dict, names: list, known: frozenset, **fields) -> dict:
     if not known.issuperset(props):
         row["extra"] = {name: value for name, value in props.items() if name not in known}
     return row
+
+
+def delete_all_orphans(graph: Graph) -> dict[str, int]:
+    """Remove every shared node of a call tree (endpoint, relay) that nothing links to: those an
+    interrupted load merged before its records' trees were written. By label, how many. Run it
+    when no load is running: a load links its shared nodes just after it merged them."""
+    deleted = {}
+    with graph.session() as session:
+        for label in _SHARED_LINKED:
+            deleted[label] = session.run(
+                f"MATCH (s:{label}) WHERE NOT EXISTS {{ (s)--() }} "
+                "CALL (s) { DELETE s } IN TRANSACTIONS OF 1000 ROWS RETURN count(s) AS n").single()["n"]
+    return deleted
 
 
 def delete_orphans(graph: Graph, unlinked: dict) -> None:
