@@ -331,6 +331,9 @@ CALL_RECORD_NODE = NodeType(
         ("participantCount", "number of distinct participants loaded; absent when the input carried none"),
         ("source", "file the record was loaded from"),
         ("dropped", DROPPED_DOC + "; `durationMs` when the end is before the start"),
+        ("writeInProgress", "set while a big record's sessions are written in several transactions (see "
+                            "\"What the database can hold\"); absent once they are all in. A record that keeps it "
+                            "was interrupted: the next load of it writes it again"),
     ),
     indexes=("tenantId", "startDateTime"),
 )
@@ -540,6 +543,25 @@ PART_OF_DERIVED = (
 # How far a log row's start may lie outside a record's [start, end] and still match it.
 PART_OF_TOLERANCE_SECONDS = 60
 
+# What the database can hold. Neo4j stores integers in 64 bits, and an index entry (every key,
+# and every property in a node's ``indexes``) takes a string of at most about 8 KB ("Property
+# value is too large to index"). The writer checks each record against both before writing it:
+# a record with a value outside them is rejected by id, naming the property; the other records
+# load. Free text that is not indexed (a feedback text, a user-agent header, a member Graph adds
+# later) may be of any length.
+INT64_RANGE = (-2**63, 2**63 - 1)
+INDEXED_STRING_MAX_BYTES = 8000  # UTF-8; Neo4j 5's range index refuses from about 8,160
+# A record's tree is written in one transaction up to this many nodes and relationships. A bigger
+# one (a long meeting: thousands of sessions) is written in several, its sessions in chunks of about
+# this size, all of one version, the record marked ``writeInProgress`` until the last one commits; so
+# a meeting of any size fits a server's per-transaction memory limit (db.memory.transaction.max).
+CHUNK_ELEMENTS = 10_000
+
+
+def indexed_names(node: NodeType) -> frozenset:
+    """The properties of ``node`` that an index or a key constraint holds."""
+    return frozenset({node.key, *(p for props in node.index_columns() for p in props)})
+
 RELS = (
     RelType("CONTAINS", "CallRecord", "Session", "record to its sessions"),
     RelType("CONTAINS", "Session", "Segment", "session to its segments"),
@@ -669,6 +691,11 @@ def markdown() -> str:
            " values included. A nested object is flattened with its name as prefix (`failureInfo.stage`"
            " becomes `failureStage`). Members Graph adds that this model does not know are stored under"
            " their own (prefixed) name: scalars and lists of scalars as they come, objects as JSON text.",
+           "",
+           f"Limits: a record holding an integer outside 64 bits, or a key or indexed property over"
+           f" {INDEXED_STRING_MAX_BYTES:,} bytes (UTF-8), is rejected by id with the property named; other text"
+           f" may be of any length. A record of more than {CHUNK_ELEMENTS:,} nodes and relationships is written in"
+           " several transactions (its sessions in chunks), marked `writeInProgress` until the last commits.",
            ""]
     for node in NODES:
         out += [f"## (:{node.label})", "", node.doc, "",

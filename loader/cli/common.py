@@ -12,7 +12,7 @@ from tqdm import tqdm
 from ..errors import CallgraphError, ParameterError
 from ..queries.summaries import state as summaries_state
 from ..times import parse_when
-from ..store.connection import DEFAULT_DATABASE, DEFAULT_URI, DEFAULT_USER, connect
+from ..store.connection import DEFAULT_DATABASE, DEFAULT_URI, DEFAULT_USER, DEFAULT_WAIT, connect
 from ..store.load import Summary
 
 
@@ -29,6 +29,10 @@ def neo4j_options(command):
                           "shell history. The local server from scripts/neo4j uses callgraph-dev."),
         click.option("--database", envvar="NEO4J_DATABASE", default=DEFAULT_DATABASE, show_default=True,
                      help="Database name [env NEO4J_DATABASE]."),
+        click.option("--wait", type=click.FloatRange(0), default=DEFAULT_WAIT, show_default=True, expose_value=False,
+                     callback=_remember_wait, metavar="SECONDS",
+                     help="How long a write is tried again while Neo4j is away or busy (a restart, a leader "
+                          "switch); then the command ends with one line, and what was committed stays."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -52,9 +56,16 @@ def write_options(command):
     return command
 
 
+def _remember_wait(ctx: click.Context, param, value: float) -> float:
+    ctx.meta["callgraph.wait"] = value
+    return value
+
+
 def open_graph(uri: str, username: str, password: str | None, database: str):
-    """The connection of a command's --uri/--username/--password/--database options."""
-    return connect(uri, username, password, database)
+    """The connection of a command's --uri/--username/--password/--database (and --wait) options."""
+    ctx = click.get_current_context(silent=True)
+    wait = ctx.meta.get("callgraph.wait", DEFAULT_WAIT) if ctx else DEFAULT_WAIT
+    return connect(uri, username, password, database, wait)
 
 
 def output_file(out: str, option: str = "--out") -> str:

@@ -19,10 +19,18 @@ from .common import (after_load, echo_over, format_summary, ignored_lines, neo4j
 
 @click.command()
 @neo4j_options
-def schema(uri, username, password, database):
+@click.option("--cleanup", is_flag=True,
+              help="Also remove the endpoints and relays no call links to, which a load that was killed or lost "
+                   "its server may leave (run it while no load is running).")
+def schema(uri, username, password, database, cleanup):
     """Create callgraph's constraints and indexes (idempotent; `load` does this too)."""
     with open_graph(uri, username, password, database) as graph:
         statements = ensure_schema(graph)
+        if cleanup:
+            from ..store.write import delete_all_orphans
+
+            deleted = delete_all_orphans(graph)
+            click.echo("removed unlinked nodes: " + ", ".join(f"{n} {label}" for label, n in deleted.items()), err=True)
     click.echo(f"schema ready: {len(statements)} constraints and indexes on {database} at {shown_uri(uri)}",
                err=True)
 

@@ -20,6 +20,7 @@ from ..errors import DatabaseError
 DEFAULT_URI = "neo4j://127.0.0.1:7687"
 DEFAULT_USER = "neo4j"
 DEFAULT_DATABASE = "neo4j"
+DEFAULT_WAIT = 60.0
 
 @dataclass
 class Graph:
@@ -29,6 +30,7 @@ class Graph:
     driver: neo4j.Driver
     database: str
     uri: str
+    wait: float = DEFAULT_WAIT  # seconds a write may be tried again while the server is away or busy
 
     def close(self) -> None:
         self.driver.close()
@@ -47,8 +49,9 @@ class Graph:
 SCHEMES = ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc")
 
 
-def connect(uri: str, user: str, password: str | None, database: str) -> Graph:
-    """Open and check a connection; every failure becomes one line saying what to fix."""
+def connect(uri: str, user: str, password: str | None, database: str, wait: float = DEFAULT_WAIT) -> Graph:
+    """Open and check a connection; every failure becomes one line saying what to fix. ``wait``
+    bounds how long a write is tried again while the server is away or busy (seconds)."""
     shown = shown_uri(uri)
     scheme = uri.partition("://")[0].lower() if "://" in uri else ""
     if shown != uri:
@@ -61,7 +64,8 @@ def connect(uri: str, user: str, password: str | None, database: str) -> Graph:
                             "for a server with TLS such as Aura") from None
     try:
         # Notifications are advice for people writing queries; a loader's users can't act on them.
-        driver = GraphDatabase.driver(uri, auth=(user, password or ""), notifications_min_severity="OFF")
+        driver = GraphDatabase.driver(uri, auth=(user, password or ""), notifications_min_severity="OFF",
+                                      max_transaction_retry_time=wait)
     except (ValueError, ConfigurationError) as exc:
         said = str(exc).replace(uri, shown).splitlines()[0].rstrip(".")
         raise DatabaseError(f"bad Neo4j URI {shown!r}: {said}. Use e.g. neo4j://127.0.0.1:7687 or "
@@ -84,7 +88,7 @@ def connect(uri: str, user: str, password: str | None, database: str) -> Graph:
             raise DatabaseError(f"Neo4j at {shown} has no database {database!r}: create it, or set NEO4J_DATABASE "
                                 "to an existing one") from None
         raise DatabaseError(f"Neo4j at {shown} refused the connection: {exc.message}") from None
-    return Graph(driver, database, uri)
+    return Graph(driver, database, uri, wait)
 
 
 def shown_uri(uri: str) -> str:

@@ -18,9 +18,10 @@ from typing import Callable, Iterable, Iterator
 from ..ingest.files import Item, ReadPosition, expand_paths, read_items
 from ..ingest.transform import RecordError, record_id_of, transform_record
 from ..ingest.tree import RecordRows
-from ..model import PART_OF_TOLERANCE_SECONDS
+from ..model import CHUNK_ELEMENTS, PART_OF_TOLERANCE_SECONDS
 from ..ingest.pstn import LogRow, transform_log_row
 from ..queries.summaries import mark_calls_changed
+from ..errors import DatabaseError
 from .connection import Graph
 from .logrows import link_log_rows, write_log_rows
 from .write import delete_orphans, write_batch
@@ -69,11 +70,13 @@ def load_records(graph: Graph, items: Iterable[Item], batch_size: int = 100, wri
                  on_problem: Callable[[Problem], None] | None = None) -> Summary:
     """Transform and write every item; bad ones are reported and never stop the good ones."""
     summary = Summary()
-    batch: dict[str, RecordRows] = {}
+    batch: dict[str, tuple[str, RecordRows]] = {}  # record id -> (where it was read, its rows)
 
     unlinked: dict[str, set] = {}  # shared nodes that replaced trees linked to
 
-    def record(result) -> None:
+    def record(result, origins: dict) -> None:
+        for rid, reason in result.rejected.items():
+            _reject(summary, Problem(origins[rid], rid, reason), on_problem)
         summary.counts.update(result.counts)
         summary.elements += result.elements
         for label, keys in result.unlinked.items():
@@ -101,6 +104,9 @@ def load_records(graph: Graph, items: Iterable[Item], batch_size: int = 100, wri
             log_rows.flush()
         delete_orphans(graph, unlinked)
         log_rows.link()
+    except DatabaseError:  # the server is away: the summaries were made stale when the writing began
+        writing = False
+        raise
     finally:
         if writing:  # and again at the end, so a summarize that ran meanwhile is stale too
             mark_calls_changed(graph)
@@ -153,6 +159,7 @@ class LogRows:
 
 
 def _transform_all(items, batch, batch_size, tenant_id, summary, on_problem, flush, log_rows: LogRows) -> None:
+    elements = 0  # in the batch: a batch of big records is written before it reaches batch_size
     for item in items:
         if item.ignored:
             summary.ignored[(item.origin.split(":")[0], item.ignored)] += 1
@@ -173,9 +180,12 @@ def _transform_all(items, batch, batch_size, tenant_id, summary, on_problem, flu
             continue
         if rows.id in batch:
             flush()  # one transaction sees each record once; the next decides against this one
-        batch[rows.id] = rows
-        if len(batch) >= batch_size:
+            elements = 0
+        batch[rows.id] = (item.origin, rows)
+        elements += rows.element_count
+        if len(batch) >= batch_size or elements >= CHUNK_ELEMENTS:
             flush()
+            elements = 0
 
 
 class BackgroundWriter:
@@ -204,8 +214,9 @@ class BackgroundWriter:
             thread.start()
         return self
 
-    def submit(self, records: list[RecordRows]) -> None:
-        ids = {r.id for r in records}
+    def submit(self, records: list[tuple[str, RecordRows]]) -> None:
+        """Queue a batch: (where each record was read, its rows)."""
+        ids = {r.id for _, r in records}
         with self.done:
             self.done.wait_for(lambda: self.error is not None or not any(ids & s for s in self.in_flight.values()))
             self._raise()
@@ -231,9 +242,9 @@ class BackgroundWriter:
             number, records = job
             try:
                 if self.error is None and not self.cancelled:
-                    result = write_batch(self.graph, records)
+                    result = write_batch(self.graph, [rows for _, rows in records])
                     with self.done:  # one result at a time into the caller's summary
-                        self.on_result(result)
+                        self.on_result(result, {rows.id: origin for origin, rows in records})
             except BaseException as exc:  # handed to the caller's thread
                 self.error = exc
             finally:

@@ -1,8 +1,8 @@
 """Write: the one path by which callgraph writes call records into the database.
 
 Batched writes of record trees (:mod:`loader.ingest.tree`): UNWIND statements built from
-:mod:`loader.model`, run in managed transactions (``execute_write``), which the driver
-retries on transient errors such as deadlocks and leader switches in a cluster.
+:mod:`loader.model`, run in transactions that are tried again on transient errors such as
+deadlocks and leader switches in a cluster (:func:`execute_write`), for up to ``--wait`` seconds.
 
 Versions are decided (:func:`loader.store.versions.decide`) inside the same transaction that
 writes, so two loaders never interleave a check and a write: a newer record replaces its
@@ -16,6 +16,8 @@ when the load ends.
 from __future__ import annotations
 
 import functools
+import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -23,9 +25,11 @@ import neo4j
 
 from ..ingest.tree import RecordRows
 from ..ingest.values import Timestamp
-from ..model import NODE_BY_LABEL, NODES, RELS, datetime_names, stored_names, tree_depth
-from .connection import Graph, Rows
-from .versions import REPLACED, Held, decide
+from ..model import (CALL_RECORD_NODE, CHUNK_ELEMENTS, INDEXED_STRING_MAX_BYTES, INT64_RANGE, NODE_BY_LABEL, NODES,
+                     RELS, datetime_names, indexed_names, stored_names, tree_depth)
+from ..errors import DatabaseError
+from .connection import Graph, Rows, shown_uri
+from .versions import COMPLETED, NEW, OUTCOMES, REPLACED, UNCHANGED, Held, decide
 
 # Every statement of a batch finds its nodes by a unique key, so its plan does not depend on
 # how many nodes there are. Neo4j still replans a cached statement once the counts have moved
@@ -137,8 +141,10 @@ _SHARED_LINKS = "|".join(sorted({r.type for r in RELS if not NODE_BY_LABEL[r.end
 _TREE_DEPTH = tree_depth()
 _LINK_DEPTH = max(tree_depth(label) for label, links in _LINKS.items() if links)
 
+# What sync's skip test reads: a record still being written, or whose writing was interrupted
+# (writeInProgress), counts as not stored.
 READ_VERSIONS = REPLAN_SKIP + """
-UNWIND $ids AS id MATCH (c:CallRecord {id: id})
+UNWIND $ids AS id MATCH (c:CallRecord {id: id}) WHERE c.writeInProgress IS NULL
 RETURN c.id AS id, c.version AS version, c.lastModifiedDateTime AS modified,
        c.sessionCount IS NOT NULL AS hasSessions, c.participantCount IS NOT NULL AS hasParticipants
 """
@@ -150,6 +156,19 @@ UNWIND $ids AS id MATCH (:CallRecord {{id: id}})-[:CONTAINS*0..{_LINK_DEPTH}]->(
 WITH DISTINCT s
 RETURN CASE {" ".join(f"WHEN s:{label} THEN '{label}'" for label in _SHARED_LINKED)} END AS label,
        CASE {" ".join(f"WHEN s:{label} THEN s.{NODE_BY_LABEL[label].key}" for label in _SHARED_LINKED)} END AS key
+"""
+
+
+# What a writer reads, in its transaction: each record node of the batch locked first, in id
+# order, so that two loaders writing the same record take turns (the second decides against what
+# the first committed, never both "not stored": they would both create its sessions) and never
+# deadlock. A record not stored yet is created here, bare, which locks its key the same way.
+LOCK_VERSIONS = REPLAN_SKIP + """
+UNWIND $ids AS id MERGE (c:CallRecord {id: id}) ON CREATE SET c._new = true ON MATCH SET c._lock = true
+WITH c, c._new IS NOT NULL AS new REMOVE c._new, c._lock
+RETURN c.id AS id, new, c.version AS version, c.lastModifiedDateTime AS modified,
+       c.sessionCount IS NOT NULL AS hasSessions, c.participantCount IS NOT NULL AS hasParticipants,
+       c.writeInProgress AS inProgress, c.sessionCount AS sessionCount
 """
 
 
@@ -174,10 +193,126 @@ class BatchResult:
     outcomes: dict = field(default_factory=dict)  # record id -> outcome
     elements: int = 0  # nodes and relationships written
     unlinked: dict = field(default_factory=dict)  # label -> keys of shared nodes replaced trees linked to
+    rejected: dict = field(default_factory=dict)  # record id -> why the database would not hold it
+    pending: list = field(default_factory=list)  # big records' later chunks (see _write_tx)
 
     @property
     def counts(self) -> Counter:
         return Counter(self.outcomes.values())
+
+    def add(self, other: "BatchResult") -> None:
+        self.outcomes.update(other.outcomes)
+        self.elements += other.elements
+        self.rejected.update(other.rejected)
+        for label, keys in other.unlinked.items():
+            self.unlinked.setdefault(label, set()).update(keys)
+
+
+class Refused(Exception):
+    """The database would not take a write for what it holds, not for a fault of its own: a
+    value it cannot store or index, a constraint, a transaction too big for its memory."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def refusal(exc: BaseException) -> str | None:
+    """Why the database refused a write because of the records in it, or None when the fault
+    lies elsewhere (the server or the connection went away, a password, a busy server)."""
+    if isinstance(exc, Refused):
+        return exc.reason
+    if not isinstance(exc, neo4j.exceptions.Neo4jError):
+        return None
+    code = exc.code or ""
+    if _is_memory(code):
+        return _memory_reason(exc)
+    if isinstance(exc, neo4j.exceptions.TransientError) or any(
+            f".{kind}." in code for kind in ("Security", "Database", "Cluster", "Request")):
+        return None
+    return f"Neo4j refused it: {(exc.message or code).splitlines()[0]}"
+
+
+def _is_memory(code: str | None) -> bool:
+    return "OutOfMemory" in (code or "") or "MemoryLimit" in (code or "")
+
+
+def _memory_reason(exc: BaseException) -> str:
+    said = getattr(exc, "message", None) or str(exc)
+    return f"more than the server lets one transaction hold (db.memory.transaction.max): {said.splitlines()[0]}"
+
+
+def execute_write(graph: Graph, work, *args):
+    """``work(tx, *args)`` in a write transaction, committed, and tried again on transient
+    errors (a deadlock, a leader switch, a server away for a moment) for up to ``graph.wait``
+    seconds, as the driver's ``execute_write`` does; except that a transaction the server had
+    not the memory for raises :class:`Refused` at once.
+
+    Neo4j calls running out of transaction memory transient, so the driver would try the same
+    transaction again and again until its retry time ran out; it would run out the same way.
+    The error may come while committing, so the commit is here rather than in the driver.
+    """
+    deadline = time.monotonic() + graph.wait
+    delay = 0.5
+    while True:
+        try:
+            with graph.session() as session, session.begin_transaction() as tx:
+                result = work(tx, *args)
+                tx.commit()
+            return result
+        except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as exc:
+            if isinstance(exc, neo4j.exceptions.Neo4jError) and _is_memory(exc.code):
+                raise Refused(_memory_reason(exc)) from None
+            if not exc.is_retryable():
+                raise
+            if time.monotonic() + delay > deadline:
+                said = (getattr(exc, "message", None) or str(exc) or type(exc).__name__).splitlines()[0].rstrip(".")
+                raise DatabaseError(
+                    f"Neo4j at {shown_uri(graph.uri)} did not take the write within --wait {graph.wait:g}s ({said}): "
+                    "start it or check the network, then run the command again; what was committed stays and the "
+                    "re-run completes it") from None
+        time.sleep(delay)
+        delay = min(delay * 2, 5.0)
+
+
+_INDEXED = {n.label: indexed_names(n) for n in NODES}
+
+
+def over_limits(record: RecordRows) -> str | None:
+    """Why the database cannot hold ``record`` (see :data:`loader.model.INT64_RANGE` and
+    :data:`loader.model.INDEXED_STRING_MAX_BYTES`), naming the node and property, or None."""
+    for part in record.parts.values():
+        for label, rows in part["nodes"].items():
+            indexed = _INDEXED[label]
+            for key, props in rows.items():
+                if (why := _too_big(key, True)) is not None:
+                    return f"{label} {NODE_BY_LABEL[label].key}: {why}"
+                for name, value in props.items():
+                    if (why := _too_big(value, name in indexed)) is not None:
+                        return f"{label} {key[:80]!r} {name}: {why}"
+        for (start, rel_type, _), rows in part["rels"].items():
+            for row in rows:
+                for name, value in row["props"].items():
+                    if (why := _too_big(value, False)) is not None:
+                        return f"{start} {row['start'][:80]!r} {rel_type} {name}: {why}"
+    return None
+
+
+def _too_big(value, indexed: bool) -> str | None:
+    kind = type(value)
+    if kind is int:
+        if not INT64_RANGE[0] <= value <= INT64_RANGE[1]:
+            return f"{value} does not fit the 64-bit integers Neo4j stores"
+    elif kind is str:
+        if indexed and len(value) * 4 > INDEXED_STRING_MAX_BYTES:
+            size = len(value.encode("utf-8", "surrogatepass"))
+            if size > INDEXED_STRING_MAX_BYTES:
+                return f"{size:,} bytes, more than the {INDEXED_STRING_MAX_BYTES:,} an indexed property may hold"
+    elif kind is list:
+        for item in value:
+            if (why := _too_big(item, indexed)) is not None:
+                return why
+    return None
 
 
 def write_batch(graph: Graph, records: list[RecordRows]) -> BatchResult:
@@ -189,17 +324,62 @@ def write_batch(graph: Graph, records: list[RecordRows]) -> BatchResult:
     (at the start of a tenant's backfill, all of them did); committed apart, the lock lasts
     milliseconds. The shared nodes of records that turn out older or unchanged are checked
     for orphans at the end of the load, like those of replaced trees.
+
+    A record the database cannot hold is rejected alone (``rejected``): those over the known
+    limits before anything is written (:func:`over_limits`), and when the database refuses a
+    batch anyway (:func:`refusal`), the batch is split in halves, and those again, until the
+    records to blame stand alone; the others are written.
     """
     ids = [r.id for r in records]
     assert len(set(ids)) == len(ids), "a batch holds each record id once"
-    shared = shared_rows(records)
-    with graph.session() as session:
-        created = session.execute_write(_merge_shared, shared) if shared else 0
-        result = session.execute_write(_write_tx, records)
-    result.elements += created
+    result = BatchResult()
+    fit = []
+    for record in records:
+        reason = over_limits(record)
+        if reason is None:
+            fit.append(record)
+        else:
+            result.rejected[record.id] = reason
+    _write_or_split(graph, fit, result)
     return result
 
 
+def _write_or_split(graph: Graph, records: list[RecordRows], result: BatchResult) -> None:
+    if not records:
+        return
+    try:
+        result.add(_write(graph, records))
+    except Exception as exc:
+        reason = refusal(exc)
+        if reason is None:
+            raise
+        if len(records) == 1:
+            result.rejected[records[0].id] = reason
+            for label, rows in shared_rows(records).items():  # merged before the refused transaction
+                key = NODE_BY_LABEL[label].key
+                result.unlinked.setdefault(label, set()).update(row[key] for row in rows)
+            return
+        half = len(records) // 2
+        _write_or_split(graph, records[:half], result)
+        _write_or_split(graph, records[half:], result)
+
+
+def _write(graph: Graph, records: list[RecordRows]) -> BatchResult:
+    shared = shared_rows(records)
+    token = uuid.uuid4().hex  # marks the big records this write has not finished (writeInProgress)
+    attempts: list[dict] = []
+    created = execute_write(graph, _merge_shared, shared) if shared else 0
+    result = execute_write(graph, _write_tx, records, token, attempts)
+    for pending in result.pending:
+        try:
+            _write_chunks(graph, token, *pending)
+        except Refused as exc:  # the record stays marked incomplete; the others are written
+            rid = pending[0]
+            result.outcomes.pop(rid, None)
+            result.rejected[rid] = exc.reason
+    result.pending = []
+    result.elements += created
+    return result
 def shared_rows(records: list[RecordRows]) -> dict[str, list]:
     """A batch's shared nodes (endpoints, relays) by label, merged by key and sorted by it, so
     that all writers lock them in the same order: they may wait for each other, never deadlock."""
@@ -215,7 +395,7 @@ def shared_rows(records: list[RecordRows]) -> dict[str, list]:
     return {label: [rows[key] for key in sorted(rows)] for label, rows in merged.items()}
 
 
-def _merge_shared(tx: neo4j.ManagedTransaction, shared: dict[str, list]) -> int:
+def _merge_shared(tx: neo4j.Transaction, shared: dict[str, list]) -> int:
     """Merge the batch's shared nodes; returns how many were new (an earlier batch made the rest)."""
     created = 0
     for label in _SHARED_ORDER:
@@ -224,17 +404,38 @@ def _merge_shared(tx: neo4j.ManagedTransaction, shared: dict[str, list]) -> int:
     return created
 
 
-def _write_tx(tx: neo4j.ManagedTransaction, records: list[RecordRows]) -> BatchResult:
-    stored = {row["id"]: held_of(row) for row in tx.run(READ_VERSIONS, ids=Rows(r.id for r in records))}
+# The record's writeInProgress and key, by position in its row's values (see _values)
+_IN_PROGRESS = stored_names(CALL_RECORD_NODE).index("writeInProgress")
+_KEY_AT = stored_names(CALL_RECORD_NODE).index(CALL_RECORD_NODE.key)
+_SESSIONS = _CHILDREN[_ROOT][0]
+assert _CHILDREN[_ROOT] == [_SESSIONS], "a big record is written in chunks of the one kind of child it has"
+
+
+def _write_tx(tx: neo4j.Transaction, records: list[RecordRows], token: str,
+              attempts: list[dict]) -> BatchResult:
+    stored, in_progress, big_stored = {}, set(), set()
+    for row in tx.run(LOCK_VERSIONS, ids=Rows(sorted(r.id for r in records))):
+        if not row["new"]:
+            stored[row["id"]] = held_of(row)
+            if row["inProgress"] is not None:
+                in_progress.add(row["id"])
+            if (row["sessionCount"] or 0) > _BIG_SESSIONS:
+                big_stored.add(row["id"])
     result = BatchResult()
     nodes: dict[str, dict] = {}  # owned label -> key -> props
     rels: dict[tuple, list] = {}
     replaced = []
+    clear_later = set()
     for record in records:
         outcome, parts = decide(record.held, stored.get(record.id))
+        if record.id in in_progress and outcome in (UNCHANGED, COMPLETED):
+            # the same version, whose writing another load began: interrupted, or taken over from it
+            outcome, parts = NEW, list(record.parts)
         result.outcomes[record.id] = outcome
-        if outcome == REPLACED:
+        if outcome == REPLACED or record.id in in_progress and outcome == NEW:
             replaced.append(record.id)
+            if record.id in big_stored:  # too big to delete in this transaction: cleared in pieces after it
+                clear_later.add(record.id)
         for part in record.parts:
             if part in parts:
                 continue
@@ -259,8 +460,21 @@ def _write_tx(tx: neo4j.ManagedTransaction, records: list[RecordRows]) -> BatchR
     if replaced:
         for row in tx.run(_SHARED_OF, ids=Rows(replaced)):
             result.unlinked.setdefault(row["label"], set()).add(row["key"])
-        tx.run(_CLEAR_RECORDS, ids=Rows(replaced)).consume()
+        tx.run(_CLEAR_RECORDS, ids=Rows([rid for rid in replaced if rid not in clear_later])).consume()
     rows, extras, written = tree_rows(nodes, rels)
+    # A big record: its sessions in transactions of their own after this one, marked writeInProgress
+    # until they are all in; when it replaces a big tree, the old one is deleted in pieces first and
+    # the record's own row written after that.
+    big = {r.id for r in records if r.element_count > CHUNK_ELEMENTS} | clear_later
+    for row in rows if big else ():
+        rid = row["values"][_KEY_AT]
+        if rid in clear_later or rid in big and row.get(_SESSIONS):
+            row["values"][_IN_PROGRESS] = token
+            chunks = _chunks(row.pop(_SESSIONS, None) or [])
+            result.pending.append((rid, row["values"], extras, chunks, row if rid in clear_later else None))
+    if clear_later:
+        rows = [row for row in rows if row["values"][_KEY_AT] not in clear_later]
+        tx.run(_MARK, ids=Rows(sorted(clear_later)), token=token).consume()
     if rows:
         tx.run(_tree_statement(extras), rows=Rows(rows)).consume()
         result.elements += written
@@ -269,7 +483,117 @@ def _write_tx(tx: neo4j.ManagedTransaction, records: list[RecordRows]) -> BatchR
         if rows:
             tx.run(_rel_statement(*rel), rows=Rows(rows)).consume()
             result.elements += len(rows)
+    # A retry after a commit whose answer was lost finds its own records stored: they count as
+    # what the attempt that wrote them decided, not as unchanged.
+    for earlier in attempts:
+        for rid, outcome in earlier.items():
+            if result.outcomes.get(rid) == UNCHANGED and outcome in (NEW, REPLACED, COMPLETED):
+                result.outcomes[rid] = outcome
+    attempts.append(dict(result.outcomes))
     return result
+
+
+def _chunks(rows: list[dict]) -> list[list[dict]]:
+    """Tree rows in runs of about CHUNK_ELEMENTS nodes and relationships each (at least one row)."""
+    if not rows:
+        return []
+    chunks: list[list[dict]] = [[]]
+    size = 0
+    for row in rows:
+        n = _elements(row)
+        if chunks[-1] and size + n > CHUNK_ELEMENTS:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(row)
+        size += n
+    return chunks
+
+
+def _elements(row: dict) -> int:
+    """The nodes and relationships a tree row makes: itself and its edge from its parent, its
+    links to shared nodes, its children."""
+    return 2 + sum(len(value) if "end" in value[0] else sum(map(_elements, value))
+                   for name, value in row.items() if name != "values" and type(value) is list and value)
+
+
+_LOCK_RECORD = REPLAN_SKIP + """
+MATCH (c:CallRecord {id: $id}) SET c._lock = true REMOVE c._lock RETURN c.writeInProgress AS token
+"""
+_FINISHED = REPLAN_SKIP + "MATCH (c:CallRecord {id: $id}) REMOVE c.writeInProgress"
+_MARK = REPLAN_SKIP + "UNWIND $ids AS id MATCH (c:CallRecord {id: id}) SET c.writeInProgress = $token"
+# A stored record's sessions more than this many: its tree is deleted in pieces when replaced
+_BIG_SESSIONS = CHUNK_ELEMENTS // 20
+_CLEAR_SOME = REPLAN_SKIP + f"""
+MATCH (:CallRecord {{id: $id}})-[:CONTAINS]->(s) WITH s LIMIT {_BIG_SESSIONS}
+CALL (s) {{ MATCH (s)-[:CONTAINS*0..{_TREE_DEPTH - 1}]->(x) DETACH DELETE x }}
+RETURN count(*) AS deleted
+"""
+_CLEAR_RECORD = REPLAN_SKIP + """
+MATCH (c:CallRecord {id: $id}) CALL (c) { MATCH (c)-[r]->() DELETE r } SET c = {id: c.id, writeInProgress: $token}
+"""
+
+
+def _write_chunks(graph: Graph, token: str, rid: str, values: list, extras: bool, chunks: list,
+                  head: dict | None) -> None:
+    """A big record's sessions, in chunks, each in a transaction of its own (in halves when the
+    server has not the memory for it); the last one clears writeInProgress. With ``head`` (the
+    record's own row), the stored tree it replaces is deleted first, in pieces, then ``head``
+    written."""
+    if head is not None:
+        while (deleted := execute_write(graph, _clear_tx, token, rid)) is not None and deleted:
+            pass
+        if deleted is None or not execute_write(graph, _head_tx, token, rid, head, extras, not chunks):
+            return
+    elif not chunks:
+        return
+    for i, chunk in enumerate(chunks):
+        if not _write_chunk(graph, token, rid, values, extras, chunk, i == len(chunks) - 1):
+            return
+
+
+def _write_chunk(graph, token, rid, values, extras, sessions, last) -> bool:
+    """One chunk, in halves when the server has not the memory for it; False when another load
+    has taken the record over (it writes the record whole again)."""
+    try:
+        return execute_write(graph, _chunk_tx, token, rid, values, extras, sessions, last)
+    except Refused:
+        if len(sessions) == 1:
+            raise
+        half = len(sessions) // 2
+        return (_write_chunk(graph, token, rid, values, extras, sessions[:half], False)
+                and _write_chunk(graph, token, rid, values, extras, sessions[half:], last))
+
+
+def _clear_tx(tx, token, rid) -> int | None:
+    """Delete some of the replaced tree's sessions; 0 once none are left (then the record is
+    emptied too), None when another load has taken the record over."""
+    held = tx.run(_LOCK_RECORD, id=rid).single()
+    if held is None or held["token"] != token:
+        return None
+    deleted = tx.run(_CLEAR_SOME, id=rid).single()["deleted"]
+    if not deleted:
+        tx.run(_CLEAR_RECORD, id=rid, token=token).consume()
+    return deleted
+
+
+def _head_tx(tx, token, rid, head, extras, last) -> bool:
+    held = tx.run(_LOCK_RECORD, id=rid).single()
+    if held is None or held["token"] != token:
+        return False
+    tx.run(_tree_statement(extras), rows=Rows([head])).consume()
+    if last:
+        tx.run(_FINISHED, id=rid).consume()
+    return True
+
+
+def _chunk_tx(tx, token, rid, values, extras, sessions, last) -> bool:
+    held = tx.run(_LOCK_RECORD, id=rid).single()
+    if held is None or held["token"] != token:
+        return False
+    tx.run(_tree_statement(extras), rows=Rows([{"values": values, _SESSIONS: sessions}])).consume()
+    if last:
+        tx.run(_FINISHED, id=rid).consume()
+    return True
 
 
 def tree_rows(nodes: dict, rels: dict) -> tuple[list[dict], bool, int]:
@@ -310,6 +634,19 @@ def _row(props: dict, names: list, known: frozenset, **fields) -> dict:
     return row
 
 
+def delete_all_orphans(graph: Graph) -> dict[str, int]:
+    """Remove every shared node of a call tree (endpoint, relay) that nothing links to: those an
+    interrupted load merged before its records' trees were written. By label, how many. Run it
+    when no load is running: a load links its shared nodes just after it merged them."""
+    deleted = {}
+    with graph.session() as session:
+        for label in _SHARED_LINKED:
+            deleted[label] = session.run(
+                f"MATCH (s:{label}) WHERE NOT EXISTS {{ (s)--() }} "
+                "CALL (s) { DELETE s } IN TRANSACTIONS OF 1000 ROWS RETURN count(s) AS n").single()["n"]
+    return deleted
+
+
 def delete_orphans(graph: Graph, unlinked: dict) -> None:
     """Remove the shared nodes among ``unlinked`` (label -> keys) that nothing links to any more.
 
@@ -323,6 +660,5 @@ def delete_orphans(graph: Graph, unlinked: dict) -> None:
                    keys=Rows(sorted(keys))).consume()
 
     if unlinked:
-        with graph.session() as session:
-            session.execute_write(work)
+        execute_write(graph, work)
 
