@@ -29,7 +29,7 @@ from ..model import (CALL_RECORD_NODE, CHUNK_ELEMENTS, INDEXED_STRING_MAX_BYTES,
                      RELS, datetime_names, indexed_names, stored_names, tree_depth)
 from ..errors import DatabaseError
 from .connection import Graph, Rows, shown_uri
-from .versions import COMPLETED, NEW, OUTCOMES, REPLACED, UNCHANGED, Held, decide
+from .versions import COMPLETED, NEW, REPLACED, UNCHANGED, Held, decide
 
 # Every statement of a batch finds its nodes by a unique key, so its plan does not depend on
 # how many nodes there are. Neo4j still replans a cached statement once the counts have moved
