@@ -21,7 +21,8 @@ from loader.store.load import load_records
 from loader.queries.saved import CYPHER_DIR, load_all, parse, run
 from loader.ingest.files import Item
 from loader.queries.summaries import summarize
-from loader.ingest.values import to_duration_ms
+from loader.ingest.transform import STREAM_PLAN, VERDICT_PLANS, convert
+from loader.model import judge, modality_of
 
 CALLS, SEED = 600, 3
 SERVICE_ROLES = {"gateway", "mediationServer", "mediationServerCloudConnectorEdition",
@@ -67,10 +68,14 @@ def user_id(endpoint: dict) -> str | None:
     return (endpoint.get("associatedIdentity") or {}).get("id")
 
 
-def is_poor(stream: dict) -> bool:
-    return (stream["averageAudioDegradation"] > 1.0 or to_duration_ms(stream["averageRoundTripTime"], "") > 500
-            or stream["averagePacketLossRate"] > 0.1 or to_duration_ms(stream["averageJitter"], "") > 30
-            or stream["averageRatioOfConcealedSamples"] > 0.07)
+def audio_verdicts(session: dict, media: dict, rule: str = "cqd") -> list[tuple[dict, bool]]:
+    """(stream, poor) of each classified stream of an audio media line, by the model's rule
+    table (the verdict function itself is checked against literal thresholds in test_quality)."""
+    if modality_of(media.get("label"), session.get("modalities")) != "audio":
+        return []
+    judged = [(st, judge(VERDICT_PLANS[rule], "audio", convert(st, STREAM_PLAN, "", {}))[0]) for st in media["streams"]]
+    return [(st, quality == "poor") for st, quality in judged if quality != "unclassified"]
+
 
 
 def segments(records):
@@ -86,7 +91,7 @@ def iso(text: str) -> str:
 
 # --- the planted answers -------------------------------------------------------------------
 
-def shared_relays_oracle(records, min_calls: int = 2) -> list[dict]:
+def shared_relays_oracle(records, min_calls: int = 2, rule: str = "cqd") -> list[dict]:
     calls, users, streams = defaultdict(set), defaultdict(set), defaultdict(dict)
     for r, s, g in segments(records):
         for k, m in enumerate(g["media"]):
@@ -95,11 +100,11 @@ def shared_relays_oracle(records, min_calls: int = 2) -> list[dict]:
                 if relay:
                     calls[relay].add(r["id"])
                     users[relay].update(u for u in (user_id(g["caller"]), user_id(g["callee"])) if u)
-                    for n, st in enumerate(m["streams"]):
-                        streams[relay][(r["id"], s["id"], s["startDateTime"], g["startDateTime"], k, n)] = is_poor(st)
+                    for n, (st, poor) in enumerate(audio_verdicts(s, m, rule)):
+                        streams[relay][(r["id"], s["id"], s["startDateTime"], g["startDateTime"], k, st["streamId"])] = poor
     expected = [{"relayIp": ip, "calls": len(calls[ip]), "users": len(users[ip]), "streams": len(streams[ip]),
                  "poorStreams": sum(streams[ip].values()),
-                 "poorRatio": round(sum(streams[ip].values()) / len(streams[ip]), 3)}
+                 "poorRatio": round(sum(streams[ip].values()) / len(streams[ip]), 3) if streams[ip] else 0.0}
                 for ip in calls if len(calls[ip]) >= min_calls]
     expected.sort(key=lambda row: (-row["calls"], -row["poorRatio"], row["relayIp"]))
     return expected
@@ -243,7 +248,7 @@ def test_call_path_follows_a_transferred_call_hop_by_hop(loaded, records):
     agent = record["sessions"][2]["segments"][1]
     assert rows[5]["callee"] == agent["callee"]["associatedIdentity"]["displayName"]
     assert rows[5]["relays"] == sorted(filter(None, [agent["media"][0]["calleeNetwork"].get("relayIPAddress")]))
-    assert rows[5]["poor"] == any(is_poor(st) for st in agent["media"][0]["streams"])
+    assert rows[5]["poor"] == any(poor for _, poor in audio_verdicts(record["sessions"][2], agent["media"][0]))
 
 
 def test_gateway_health_puts_the_failing_sbc_first(loaded, records):
@@ -257,13 +262,19 @@ def test_gateway_health_puts_the_failing_sbc_first(loaded, records):
     assert tenant.SBCS[tenant.FAILING_SBC][1] in rows[0]["ips"]
 
 
-def test_poor_subnets_finds_the_poor_wifi_subnet(loaded, records):
+def poor_subnets_oracle(records, rule: str = "cqd") -> dict:
+    """subnet -> [poor, ...] of the classified audio streams sent from it."""
     sent = defaultdict(list)
     for r, s, g in segments(records):
         for m in g["media"]:
-            for st in m["streams"]:
+            for st, poor in audio_verdicts(s, m, rule):
                 side = m["callerNetwork"] if st["streamDirection"] == "callerToCallee" else m["calleeNetwork"]
-                sent[side["subnet"]].append(is_poor(st))
+                sent[side["subnet"]].append(poor)
+    return sent
+
+
+def test_poor_subnets_finds_the_poor_wifi_subnet(loaded, records):
+    sent = poor_subnets_oracle(records)
     rows = saved(loaded, "poor-subnets")
     top = rows[0]
     assert (top["subnet"], top["connectionType"]) == (tenant.POOR_SUBNET, "wifi")
@@ -307,15 +318,22 @@ def test_user_calls_and_who_calls_whom(loaded, records):
         assert saved(loaded, "who-calls-whom", limit=limit) == rows[:limit]
 
 
-def test_client_versions_and_relay_timeline_add_up(loaded, records):
-    # each client's audio: the streams every segment end with that user agent sent
+def client_versions_oracle(records, rule: str = "cqd") -> dict:
+    """client -> [poor, ...] of the classified audio streams every segment end with it sent."""
     sent = defaultdict(list)
     for r, s, g in segments(records):
         for side, direction in (("caller", "callerToCallee"), ("callee", "calleeToCaller")):
             ua = g[side].get("userAgent") or {}
             if ua.get("platform"):
                 sent[(ua["platform"], ua["productFamily"], ua["headerValue"])] += [
-                    is_poor(st) for m in g["media"] for st in m["streams"] if st["streamDirection"] == direction]
+                    poor for m in g["media"] for st, poor in audio_verdicts(s, m, rule)
+                    if st["streamDirection"] == direction]
+    return sent
+
+
+def test_client_versions_and_relay_timeline_add_up(loaded, records):
+    # each client's audio: the streams every segment end with that user agent sent
+    sent = client_versions_oracle(records)
     rows = saved(loaded, "client-versions", minStreams=1)
     assert {row["userAgent"] for row in rows} == {tenant_client[1] for tenant_client in tenant.CLIENTS}
     assert {(row["platform"], row["productFamily"], row["userAgent"]): (row["streams"], row["poorStreams"])
