@@ -4,8 +4,8 @@
 // description: Media relays (TURN servers) used by at least minCalls distinct call records: how
 //   many calls and users went through each, how many streams of the given modality (audio by
 //   default) on the media lines that used it were classified (good or poor), and how many of those
-//   were poor; poorRatio is poor / (poor + good), as the Call Quality Dashboard computes it
-//   (unclassified streams count in neither; 0.0 when none is classified). A busy relay with a high
+//   were poor. poorRatio is poor / (poor + good), as the Call Quality Dashboard computes it
+//   (unclassified streams count in neither, 0.0 when none is classified). A busy relay with a high
 //   poorRatio is the one to take to Microsoft or your network team.
 // param: minCalls int = 2 | example: 5 | relays used by fewer calls are left out
 // param: modality string = audio | example: video | the streams counted: audio, video, vbss, appSharing or data

@@ -43,7 +43,7 @@ def test_export_writes_typed_headers_and_only_the_newest_version(tmp_path, tenan
     with open(out / "Stream.csv") as f:
         header = next(csv.reader(f))
     assert header[0] == "key:ID(Stream)"
-    assert "averageJitterMs:double" in header and "quality" in header and "startDateTime:datetime" not in header[:1]
+    assert "averageJitterMs:double" in header and "quality:string" in header and "startDateTime:datetime" not in header[:1]
     with open(out / "CONTAINS__Session__Segment.csv") as f:
         assert next(csv.reader(f))[:2] == [":START_ID(Session)", ":END_ID(Segment)"]
     with open(out / "CallRecord.csv") as f:
