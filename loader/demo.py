@@ -205,14 +205,18 @@ class Tenant:
                     jitter, loss, packets = self.extra.uniform(31, 60), self.extra.uniform(0.11, 0.2), self.extra.randint(40, 500)
                 elif odd < 0.09:  # audio degradation or concealment alone: poor by the old rule only
                     degradation, concealed = self.extra.uniform(1.05, 1.8), self.extra.uniform(0.075, 0.12)
+            stream_id, bandwidth = str(rng.randint(10**8, 10**9)), rng.randint(2_000_000, 20_000_000)
+            # always drawn from rng (then replaced for a muted listener), so that rng's sequence, and with
+            # it the rest of the tenant, is what it was before the extra streams; over 500, CQD's packet gate
+            drawn_packets = max(501, rng.randint(500, 40_000))
             out.append({
-                "streamId": str(rng.randint(10**8, 10**9)), "streamDirection": direction, "audioCodec": "satin",
+                "streamId": stream_id, "streamDirection": direction, "audioCodec": "satin",
                 "averageJitter": f"PT{jitter / 1000:.3f}S", "maxJitter": f"PT{jitter * 1.6 / 1000:.3f}S",
                 "averagePacketLossRate": round(loss, 4), "maxPacketLossRate": round(min(loss * 2, 1), 4),
                 "averageRoundTripTime": f"PT{rtt / 1000:.3f}S", "maxRoundTripTime": f"PT{rtt * 1.4 / 1000:.3f}S",
                 "averageAudioDegradation": round(degradation, 3), "averageRatioOfConcealedSamples": round(concealed, 4),
-                "averageBandwidthEstimate": rng.randint(2_000_000, 20_000_000),
-                "packetUtilization": rng.randint(501, 40_000) if packets is None else packets,
+                "averageBandwidthEstimate": bandwidth,
+                "packetUtilization": drawn_packets if packets is None else packets,
                 "wasMediaBypassed": bypassed,
                 "isAudioForwardErrorCorrectionUsed": poor})
         return out
