@@ -25,5 +25,5 @@ RETURN s.ordinal AS session,
        relays,
        g.failureStage AS failureStage,
        g.failureReason AS failureReason,
-       EXISTS { (g)-[:CONTAINS]->(:Media)-[:CONTAINS]->(:Stream {poor: true}) } AS poor
+       EXISTS { (g)-[:CONTAINS]->(:Media)-[:CONTAINS]->(:Stream {modality: 'audio', quality: 'poor'}) } AS poor
 ORDER BY start, session, segment

@@ -2,9 +2,11 @@
 // title: Client versions with the worst audio
 // category: clients
 // description: Audio sent by Teams clients, grouped by platform, product family and user-agent
-//   version, with the share that was poor. Helps tell a bad client build from a bad network.
-//   Versions with fewer than minStreams rated streams are left out.
-// param: minStreams int = 10 | example: 50 | versions with fewer rated audio streams are left out
+//   version, with the share that was poor: poor / (poor + good) of the classified audio streams,
+//   as the Call Quality Dashboard computes it (unclassified streams count in neither). Helps tell
+//   a bad client build from a bad network. Versions with fewer than minStreams classified streams
+//   are left out.
+// param: minStreams int = 10 | example: 50 | versions with fewer classified audio streams are left out
 // param: since datetime = null | example: 2026-11-01T00:00:00Z | calls starting at or after this
 // param: until datetime = null | example: 2026-11-08T00:00:00Z | calls starting before this
 // param: limit int = 100 | most rows to return

@@ -3,8 +3,9 @@
 // category: pstn
 // description: Each gateway seen in the call records (a service endpoint in the gateway role,
 //   keyed by the user agent it sends, with the media IPs it used): calls through it, segments,
-//   how many failed and at which stage, and the share of poor audio on its segments. A failing
-//   SBC rises to the top.
+//   how many failed and at which stage, and the share of poor audio on its segments: poor / (poor
+//   + good) of its audio streams, as the Call Quality Dashboard computes it (unclassified streams
+//   count in neither). A failing SBC rises to the top.
 // param: since datetime = null | example: 2026-11-01T00:00:00Z | calls starting at or after this
 // param: until datetime = null | example: 2026-11-08T00:00:00Z | calls starting before this
 // param: limit int = 100 | most rows to return
@@ -42,12 +43,12 @@ CALL (summarized) {
   CALL (segments) {
     UNWIND segments AS g
     OPTIONAL MATCH (g)-[:CONTAINS]->(:Media)-[:CONTAINS]->(st:Stream)
-    WHERE st.poor IS NOT NULL
+    WHERE st.modality = 'audio' AND st.quality IN ['good', 'poor']
     RETURN count(DISTINCT CASE WHEN g.failureStage = 'callSetup' THEN g END) AS setupFailures,
            count(DISTINCT CASE WHEN g.failureStage = 'midcall' THEN g END) AS midcallFailures,
            count(DISTINCT CASE WHEN g.failureStage IS NOT NULL THEN g END) AS failedSegments,
            count(DISTINCT st) AS streams,
-           count(DISTINCT CASE WHEN st.poor THEN st END) AS poorStreams
+           count(DISTINCT CASE WHEN st.quality = 'poor' THEN st END) AS poorStreams
   }
   RETURN gw.userAgent AS gateway, ips, calls, size(segments) AS segments, failedSegments, setupFailures,
          midcallFailures, round(toFloat(failedSegments) / size(segments), 3) AS failureRate,

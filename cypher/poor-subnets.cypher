@@ -1,10 +1,13 @@
 // name: poor-subnets
-// title: Poor audio by subnet and connection type
+// title: Poor streams (audio by default) by subnet and connection type
 // category: network
-// description: Audio streams grouped by the subnet and connection type (wired, wifi, ...) of the
-//   side that sent them, with the share that was poor. A Wi-Fi subnet at the top is the access
-//   point or the office to look at. Subnets with fewer than minStreams rated streams are left out.
-// param: minStreams int = 10 | example: 50 | subnets with fewer rated audio streams are left out
+// description: Classified (good or poor) streams of one modality, audio by default, grouped by the
+//   subnet and connection type (wired, wifi, ...) of the side that sent them, with the share that
+//   was poor: poor / (poor + good), as the Call Quality Dashboard computes it (unclassified streams
+//   count in neither). A Wi-Fi subnet at the top is the access point or the office to look at.
+//   Subnets with fewer than minStreams classified streams are left out.
+// param: minStreams int = 10 | example: 50 | subnets with fewer classified streams are left out
+// param: modality string = audio | example: video | the streams counted: audio, video, vbss, appSharing or data
 // param: since datetime = null | example: 2026-11-01T00:00:00Z | calls starting at or after this
 // param: until datetime = null | example: 2026-11-08T00:00:00Z | calls starting before this
 // param: limit int = 100 | most rows to return
@@ -13,6 +16,7 @@
 //
 // In Neo4j Browser, run these first:
 // :param minStreams => 10
+// :param modality => 'audio'
 // :param since => null
 // :param until => null
 // :param limit => 100
@@ -21,7 +25,7 @@
 // since (fresh = true reads the calls anyway). Otherwise the calls: every one, read in store order,
 // or those the startDateTime index finds in the window.
 OPTIONAL MATCH (state:Summaries {id: 'all'})
-WITH $since IS NULL AND $until IS NULL AND NOT $fresh
+WITH $since IS NULL AND $until IS NULL AND NOT $fresh AND $modality = 'audio'
      AND coalesce(state.builtFor = state.dataVersion, false) AS summarized
 CALL (summarized) {
   WITH summarized WHERE summarized
@@ -42,8 +46,9 @@ CALL (summarized) {
       AND c.startDateTime < coalesce($until, datetime('9999-12-31T00:00:00Z'))
     RETURN c
   }
-  // Each media line counts the rated and poor audio streams each side sent (see docs/graph-model.md).
+  // Each media line counts the classified and poor streams each side sent (see docs/graph-model.md).
   MATCH (c)-[:CONTAINS]->(:Session)-[:CONTAINS]->(:Segment)-[:CONTAINS]->(m:Media)
+  WHERE m.modality = $modality
   UNWIND [{subnet: m.callerNetworkSubnet, connectionType: m.callerNetworkConnectionType,
            rated: m.callerRatedStreams, poor: m.callerPoorStreams},
           {subnet: m.calleeNetworkSubnet, connectionType: m.calleeNetworkConnectionType,

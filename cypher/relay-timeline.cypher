@@ -2,7 +2,9 @@
 // title: Media relays day by day
 // category: network
 // description: For each media relay (or the one given), per day: calls through it and the share
-//   of its rated audio streams that were poor. Shows when a relay went bad and whether it recovered.
+//   of its classified audio streams that were poor: poor / (poor + good), as the Call Quality
+//   Dashboard computes it (unclassified streams count in neither). Audio only. Shows when a relay
+//   went bad and whether it recovered.
 // param: relayIp string = null | example: 52.114.188.32 | one relay only (null: all of them)
 // param: since datetime = null | example: 2026-11-01T00:00:00Z | calls starting at or after this
 // param: until datetime = null | example: 2026-11-08T00:00:00Z | calls starting before this
@@ -45,7 +47,8 @@ CALL (summarized) {
   MATCH (c)-[:CONTAINS]->(:Session)-[:CONTAINS]->(g:Segment)-[u:USED_RELAY]->(r:Relay)
   WHERE ($relayIp IS NULL OR r.ip = $relayIp)
   WITH r.ip AS relayIp, date(c.startDateTime) AS day, count(DISTINCT c) AS calls,
-       sum(u.ratedStreams) AS streams, sum(u.poorStreams) AS poorStreams
+       sum(CASE WHEN u.modality = 'audio' THEN u.ratedStreams ELSE 0 END) AS streams,
+       sum(CASE WHEN u.modality = 'audio' THEN u.poorStreams ELSE 0 END) AS poorStreams
   // always true: it keeps the planner from sorting every row before grouping them
   WHERE calls > 0
   RETURN relayIp, day, calls, streams, poorStreams,

@@ -2,10 +2,13 @@
 // title: Media relays shared by calls, busiest and worst first
 // category: network
 // description: Media relays (TURN servers) used by at least minCalls distinct call records: how
-//   many calls and users went through each, how many audio streams of the media that used it
-//   were rated, and how many of those were poor (Call Quality Dashboard rule). A busy relay with
-//   a high poorRatio is the one to take to Microsoft or your network team.
+//   many calls and users went through each, how many streams of the given modality (audio by
+//   default) on the media lines that used it were classified (good or poor), and how many of those
+//   were poor. poorRatio is poor / (poor + good), as the Call Quality Dashboard computes it
+//   (unclassified streams count in neither, 0.0 when none is classified). A busy relay with a high
+//   poorRatio is the one to take to Microsoft or your network team.
 // param: minCalls int = 2 | example: 5 | relays used by fewer calls are left out
+// param: modality string = audio | example: video | the streams counted: audio, video, vbss, appSharing or data
 // param: since datetime = null | example: 2026-11-01T00:00:00Z | calls starting at or after this
 // param: until datetime = null | example: 2026-11-08T00:00:00Z | calls starting before this
 // param: limit int = 100 | most rows to return
@@ -14,6 +17,7 @@
 //
 // In Neo4j Browser, run these first:
 // :param minCalls => 2
+// :param modality => 'audio'
 // :param since => null
 // :param until => null
 // :param limit => 100
@@ -22,7 +26,7 @@
 // since (fresh = true reads the calls anyway). Otherwise the calls: every one, read in store order,
 // or those the startDateTime index finds in the window.
 OPTIONAL MATCH (state:Summaries {id: 'all'})
-WITH $since IS NULL AND $until IS NULL AND NOT $fresh
+WITH $since IS NULL AND $until IS NULL AND NOT $fresh AND $modality = 'audio'
      AND coalesce(state.builtFor = state.dataVersion, false) AS summarized
 CALL (summarized) {
   WITH summarized WHERE summarized
@@ -45,7 +49,8 @@ CALL (summarized) {
   }
   MATCH (c)-[:CONTAINS]->(:Session)-[:CONTAINS]->(g:Segment)-[u:USED_RELAY]->(r:Relay)
   WITH r, count(DISTINCT c) AS calls, collect(DISTINCT g) AS segments,
-       sum(u.ratedStreams) AS streams, sum(u.poorStreams) AS poorStreams
+       sum(CASE WHEN u.modality = $modality THEN u.ratedStreams ELSE 0 END) AS streams,
+       sum(CASE WHEN u.modality = $modality THEN u.poorStreams ELSE 0 END) AS poorStreams
   WHERE calls >= $minCalls
   CALL (segments) {
     UNWIND segments AS g

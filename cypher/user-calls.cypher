@@ -28,7 +28,7 @@ CALL (u, c) {
 CALL (sessions) {
   UNWIND sessions AS s
   OPTIONAL MATCH (s)-[:CONTAINS]->(g:Segment)
-  OPTIONAL MATCH (g)-[:CONTAINS]->(:Media)-[:CONTAINS]->(st:Stream {poor: true})
+  OPTIONAL MATCH (g)-[:CONTAINS]->(:Media)-[:CONTAINS]->(st:Stream {modality: 'audio', quality: 'poor'})
   RETURN count(st) > 0 AS poor, count(CASE WHEN g.failureStage IS NOT NULL THEN 1 END) > 0 AS failed
 }
 RETURN c.id AS callRecordId, c.startDateTime AS start, c.type AS type,

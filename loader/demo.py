@@ -17,6 +17,14 @@ shared by many calls, and failures at call setup and mid-call. Planted for the q
 - a bad media relay (``BAD_RELAY``): most audio through it is poor, and it is the busiest;
 - a failing SBC (``FAILING_SBC``): a large share of its calls fail at call setup;
 - a poor Wi-Fi subnet (``POOR_SUBNET``): most audio sent from it is poor.
+
+Meetings carry a video line too (``main-video``), and some a screen-sharing line
+(``applicationsharing-video``, video-based screen sharing): their video is poor by frame rate
+more often through the bad relay. Some audio streams are poor only by the older five-metric
+rule (``cqd-legacy``): a muted listener's (at most 500 packets, so CQD's current rule does not
+judge it poor) and some with network MOS degradation or concealed samples alone; so
+``callgraph classify --rule cqd-legacy`` changes the numbers. Those come from a random
+generator of their own (``seed`` + 1): the rest of the tenant is what it was without them.
 """
 
 from __future__ import annotations
@@ -98,6 +106,7 @@ class Tenant:
 
     def __init__(self, seed: int, users: int, start: datetime, days: int = DAYS):
         self.rng = random.Random(seed)
+        self.extra = random.Random(seed + 1)  # video, sharing and the streams the two audio rules tell apart
         self.start, self.days = start, days
         self.transfer_id = transfer_call_id(seed)
         self.transfer_named = False  # whether a call has been given that id yet
@@ -184,20 +193,31 @@ class Tenant:
         out = []
         for direction, poor in (("callerToCallee", caller_poor), ("calleeToCaller", callee_poor)):
             rng = self.rng
+            packets = None
             if poor:
                 jitter, loss, rtt = rng.uniform(35, 90), rng.uniform(0.11, 0.25), rng.uniform(150, 600)
                 degradation, concealed = rng.uniform(1.2, 2.6), rng.uniform(0.08, 0.2)
             else:
                 jitter, loss, rtt = rng.uniform(2, 18), rng.uniform(0, 0.02), rng.uniform(20, 140)
                 degradation, concealed = rng.uniform(0, 0.6), rng.uniform(0, 0.03)
+                odd = self.extra.random()
+                if odd < 0.05:  # a muted listener: bad numbers over a few packets, poor by the old rule only
+                    jitter, loss, packets = self.extra.uniform(31, 60), self.extra.uniform(0.11, 0.2), self.extra.randint(40, 500)
+                elif odd < 0.09:  # audio degradation or concealment alone: poor by the old rule only
+                    degradation, concealed = self.extra.uniform(1.05, 1.8), self.extra.uniform(0.075, 0.12)
+            stream_id, bandwidth = str(rng.randint(10**8, 10**9)), rng.randint(2_000_000, 20_000_000)
+            # always drawn from rng (then replaced for a muted listener), so that rng's sequence, and with
+            # it the rest of the tenant, is what it was before the extra streams; over 500, CQD's packet gate
+            drawn_packets = max(501, rng.randint(500, 40_000))
             out.append({
-                "streamId": str(rng.randint(10**8, 10**9)), "streamDirection": direction, "audioCodec": "satin",
+                "streamId": stream_id, "streamDirection": direction, "audioCodec": "satin",
                 "averageJitter": f"PT{jitter / 1000:.3f}S", "maxJitter": f"PT{jitter * 1.6 / 1000:.3f}S",
                 "averagePacketLossRate": round(loss, 4), "maxPacketLossRate": round(min(loss * 2, 1), 4),
                 "averageRoundTripTime": f"PT{rtt / 1000:.3f}S", "maxRoundTripTime": f"PT{rtt * 1.4 / 1000:.3f}S",
                 "averageAudioDegradation": round(degradation, 3), "averageRatioOfConcealedSamples": round(concealed, 4),
-                "averageBandwidthEstimate": rng.randint(2_000_000, 20_000_000),
-                "packetUtilization": rng.randint(500, 40_000), "wasMediaBypassed": bypassed,
+                "averageBandwidthEstimate": bandwidth,
+                "packetUtilization": drawn_packets if packets is None else packets,
+                "wasMediaBypassed": bypassed,
                 "isAudioForwardErrorCorrectionUsed": poor})
         return out
 
@@ -210,6 +230,28 @@ class Tenant:
                 "calleeDevice": {"captureDeviceName": "Default input device",
                                  "renderDeviceName": "Default output device"},
                 "streams": self.streams(caller_poor, callee_poor, bypassed)}
+
+    def video(self, audio: dict, label: str, relay: str | None) -> dict:
+        """A video line beside an audio one (same networks): two streams, one per direction. A
+        poor one has a low frame rate (CQD's second step; frame loss is not measured), more
+        often through the bad relay; some sent ones carry only post-FEC loss (the third step)."""
+        floor = 7.0 if label == "main-video" else 2.0
+        streams = []
+        for direction in ("callerToCallee", "calleeToCaller"):
+            poor = self.extra.random() < (0.5 if relay == BAD_RELAY else 0.04)
+            stream = {"streamId": str(self.extra.randint(10**8, 10**9)), "streamDirection": direction,
+                      "videoCodec": "h264" if label == "main-video" else "h264s",
+                      "averageBandwidthEstimate": self.extra.randint(500_000, 4_000_000),
+                      "packetUtilization": self.extra.randint(2_000, 90_000)}
+            if self.extra.random() < 0.2:
+                stream["postForwardErrorCorrectionPacketLossRate"] = round(
+                    self.extra.uniform(0.16, 0.3) if poor else self.extra.uniform(0, 0.05), 4)
+            else:
+                stream["averageVideoFrameRate"] = round(
+                    self.extra.uniform(0.5, floor - 0.2) if poor else self.extra.uniform(floor + 2, 30), 2)
+            streams.append(stream)
+        return {"label": label, "callerNetwork": audio["callerNetwork"], "calleeNetwork": audio["calleeNetwork"],
+                "streams": streams}
 
     def _poor(self, user: User | None, relay: str | None) -> bool:
         """Whether audio sent from this side is poor: the planted problems, else rarely."""
@@ -311,6 +353,11 @@ class Tenant:
             sid = self._uuid()
             mcu = self.service_endpoint(role, header)
             segment = self._client_leg(person, ip, True, joined, left, sid, mcu)
+            audio = segment["media"][0]
+            relay = audio["callerNetwork"].get("relayIPAddress")
+            segment["media"].append(self.video(audio, "main-video", relay))
+            if self.extra.random() < 0.3:
+                segment["media"].append(self.video(audio, "applicationsharing-video", relay))
             sessions.append(self._session(sid, self.client_endpoint(person), self.service_endpoint(role, header),
                                           [segment], modalities=("audio", "video")))
         return self._record(rid, "groupCall", start, end, self._party(people[0]), [self._party(p) for p in people],

@@ -20,6 +20,7 @@ A call record becomes a tree owned by that record, plus links to nodes shared by
 
     (:SyncState)  <- one per tenant: where `callgraph sync` continues
     (:Summaries), (:SummaryRow)  <- the saved aggregates' whole results, kept by `callgraph summarize`
+    (:QualityRule)  <- the rule the streams' verdicts follow, set by `callgraph classify`
 
 Owned nodes are replaced as a whole when a newer version of the record arrives; shared
 nodes (Endpoint, Relay) are merged by key and never carry what varies per call: device,
@@ -347,8 +348,8 @@ SESSION_NODE = NodeType(
         ("callRecordId", "the owning record"),
         ("ordinal", "position in the record, from 0"),
         ("segmentCount", "number of segments"),
-        ("ratedStreams", "audio streams of the session with a `poor` verdict (see the Stream node) and a "
-                         "known direction, summed from its Media"),
+        ("ratedStreams", "classified (good or poor) audio streams of the session with a known direction, "
+                         "summed from its audio Media"),
         ("poorStreams", "those of them that are poor; 0 when none is"),
         ("dropped", DROPPED_DOC),
     ),
@@ -383,7 +384,10 @@ MEDIA_NODE = NodeType(
          "callerNetworkTraceRouteHopRoundTripTimeMs", "callerNetwork.traceRouteHops as parallel lists"),
         ("calleeNetworkTraceRouteHopCount, calleeNetworkTraceRouteHopIpAddress, "
          "calleeNetworkTraceRouteHopRoundTripTimeMs", "the same for calleeNetwork"),
-        ("callerRatedStreams", "audio streams the caller side sent (`callerToCallee`) with a `poor` verdict"),
+        ("modality", "audio, video, vbss, appSharing or data: from the label, else the session's one modality "
+                     "(see Stream verdicts); absent when neither tells"),
+        ("callerRatedStreams", "classified (good or poor) streams the caller side sent (`callerToCallee`) on this "
+                               "line, of its modality"),
         ("callerPoorStreams", "those of them that are poor"),
         ("calleeRatedStreams", "the same for the callee side (`calleeToCaller`)"),
         ("calleePoorStreams", "those of them that are poor"),
@@ -398,8 +402,10 @@ STREAM_NODE = NodeType(
         ("key", "`<media key>:<stream ordinal>`"),
         ("callRecordId", "the owning record"),
         ("ordinal", "position in the media, from 0"),
-        ("isAudio", "audio stream: an audio codec, or a media label containing 'audio'"),
-        ("poor", "audio streams only (else absent): the Call Quality Dashboard rule, see below"),
+        ("modality", "its media line's modality (absent when unknown)"),
+        ("quality", "`good`, `poor` or `unclassified`, by the rule in force (see Stream verdicts below)"),
+        ("poorReasons", "poor streams only: the Graph members that crossed their threshold, in the rule's order, "
+                        "e.g. `['averagePacketLossRate', 'averageJitter']`"),
         ("dropped", DROPPED_DOC),
     ),
 )
@@ -472,6 +478,19 @@ SUMMARIES_NODE = NodeType(
         ("callRecords", "how many call records the last build read"),
     ),
 )
+QUALITY_RULE_NODE = NodeType(
+    "QualityRule", "id", False,
+    "The rule the streams' verdicts follow (see Stream verdicts); absent until the first `callgraph classify`, "
+    "which means `cqd`.",
+    derived=(
+        ("id", "always `all`: one such node"),
+        ("name", "the rule: `cqd` or `cqd-legacy`; loads and syncs judge new records by it"),
+        ("complete", "false while a `callgraph classify` re-judges the streams, true when every stream follows "
+                     "`name`"),
+        ("classifiedAt", "when the last classify ended"),
+        ("streams", "how many streams it judged"),
+    ),
+)
 SUMMARY_ROW_NODE = NodeType(
     "SummaryRow", "key", False,
     "One row of a summarized saved query's whole result: every row it returns without a window, in its order, "
@@ -512,7 +531,8 @@ LOG_ROW_KINDS = (
 LOG_ROW_KIND_BY_LABEL = {kind.label: kind for kind in LOG_ROW_KINDS}
 
 NODES = (CALL_RECORD_NODE, SESSION_NODE, SEGMENT_NODE, MEDIA_NODE, STREAM_NODE, ENDPOINT_NODE, RELAY_NODE,
-         PSTN_CALL_NODE, DIRECT_ROUTING_CALL_NODE, SBC_NODE, SYNC_STATE_NODE, SUMMARIES_NODE, SUMMARY_ROW_NODE)
+         PSTN_CALL_NODE, DIRECT_ROUTING_CALL_NODE, SBC_NODE, SYNC_STATE_NODE, SUMMARIES_NODE, SUMMARY_ROW_NODE,
+         QUALITY_RULE_NODE)
 NODE_BY_LABEL = {n.label: n for n in NODES}
 
 APPEARANCE_GROUPS = (
@@ -528,8 +548,8 @@ APPEARANCE_DERIVED = (
 
 # A segment's end sent audio: its counts, so that per-client queries need not visit every stream.
 SEGMENT_END_DERIVED = APPEARANCE_DERIVED + (
-    ("sentRatedStreams", "audio streams this end sent in the segment with a `poor` verdict (the Media "
-                         "counts of its side, summed)"),
+    ("sentRatedStreams", "classified (good or poor) audio streams this end sent in the segment (the counts of "
+                         "its side on the audio Media, summed)"),
     ("sentPoorStreams", "those of them that are poor"),
 )
 
@@ -584,7 +604,8 @@ RELS = (
     RelType("USED_RELAY", "Segment", "Relay", "a media line of the segment went through this relay",
             derived=(("side", "caller or callee"), ("mediaLabel", "media label"),
                      ("mediaOrdinal", "which media of the segment"), ("relayPort", "allocated port"),
-                     ("ratedStreams", "audio streams of that media line with a `poor` verdict; 0 on the callee "
+                     ("modality", "the media line's modality"),
+                     ("ratedStreams", "classified (good or poor) streams of that media line; 0 on the callee "
                                       "side's edge when the caller side used the same relay, so that sums "
                                       "count each stream once"),
                      ("poorStreams", "those of them that are poor (0 on that edge likewise)"))),
@@ -597,15 +618,200 @@ RELS = (
             derived=PART_OF_DERIVED),
 )
 
-# The Call Quality Dashboard's poor-audio rule: a stream is poor when any average crosses
-# its threshold. Streams with none of these values measured get no verdict (poor absent).
-POOR_AUDIO_THRESHOLDS = (
-    ("averageAudioDegradation", 1.0),
-    ("averageRoundTripTimeMs", 500.0),
-    ("averagePacketLossRate", 0.1),
-    ("averageJitterMs", 30.0),
-    ("averageRatioOfConcealedSamples", 0.07),
+# --- Stream verdicts: the Call Quality Dashboard's classification ---------------------------
+#
+# Every stream gets a quality: good, poor or unclassified, and a poor one the Graph members
+# that crossed their threshold (poorReasons), by the rule in force (QualityRule node; `cqd`
+# unless `callgraph classify --rule NAME` chose another). The rules are this one table: the
+# transform, `callgraph classify` and docs/graph-model.md read it, and nothing else holds a
+# threshold.
+
+GOOD, POOR, UNCLASSIFIED = "good", "poor", "unclassified"
+MODALITIES = ("audio", "video", "vbss", "appSharing", "data")
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """One metric of a rule: poor when the stream's value is above ``limit`` (``below=False``)
+    or below it; ``cqd`` is the Call Quality Dashboard text it comes from."""
+
+    member: str  # the Graph member of mediaStream, as poorReasons names it
+    limit: float
+    cqd: str
+    below: bool = False
+
+    @property
+    def name(self) -> str:
+        """The stored property (durations in ms under the member's name plus ``Ms``)."""
+        return next(p.name for p in MEDIA_STREAM if p.source == self.member)
+
+    def describe(self) -> str:
+        unit = " ms" if self.name.endswith("Ms") else ""
+        return f"`{self.member}` {'<' if self.below else '>'} {self.limit:g}{unit}"
+
+
+@dataclass(frozen=True)
+class ModalityRule:
+    """How one modality is judged.
+
+    ``any``: poor when at least one measured metric crosses (poorReasons: every one that
+    did), good when some are measured and none crosses, unclassified when none is measured;
+    with a ``gate``, a stream whose metrics cross is poor only when the gate crosses too
+    (good when it does not, unclassified when the gate was not measured). ``first``: the
+    first measured metric, in order, decides poor or good; none measured, unclassified.
+    ``none``: always unclassified (``why`` says why).
+    """
+
+    modality: str
+    how: str  # any, first or none
+    metrics: tuple = ()
+    gate: Threshold | None = None
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class QualityRule:
+    name: str
+    doc: str
+    modalities: tuple  # ModalityRule, one per modality; a modality without one is unclassified
+
+
+# CQD's video steps (older and current pages alike, bar the newer freeze score first, which
+# Graph does not expose). The frame rate is the sent one, else the received one.
+def _video_steps(frame_rate: float, where: str) -> tuple:
+    return (
+        Threshold("averageVideoFrameLossPercentage", 50.0,
+                  f"{where} Video Frame Loss Percentage Avg > 50 %: poor, else good; not measured: next step"),
+        Threshold("averageVideoFrameRate", frame_rate,
+                  f"{where} Video Frame Rate Avg < {frame_rate:g} fps: poor, else good; not measured: next step",
+                  below=True),
+        Threshold("averageReceivedFrameRate", frame_rate,
+                  f"the same frame rate step, from the received frame rate when the sent one is absent", below=True),
+        Threshold("postForwardErrorCorrectionPacketLossRate", 0.15,
+                  f"{where} Video Post FECPLR > 0.15: poor, else good; not measured: unclassified"),
+    )
+
+
+VIDEO_RULE = ModalityRule("video", "first", _video_steps(7.0, "Video:"))
+VBSS_RULE = ModalityRule("vbss", "first", _video_steps(2.0, "VBSS:"),
+                         why="CQD's older VBSS rule; a newer version judges received non-H264S streams with "
+                             "< 1 fps, which Graph's stream does not let us tell apart")
+APP_SHARING_RULE = ModalityRule("appSharing", "none", why=(
+    "CQD judges application sharing by spoiled tile percentage, tile processing latency and relative "
+    "one-way delay; Graph's mediaStream has no tile metrics, so these streams stay unclassified"))
+DATA_RULE = ModalityRule("data", "none", why="CQD gives data streams no verdict")
+
+QUALITY_RULES = (
+    QualityRule("cqd", "the Call Quality Dashboard's current rules (the default)", (
+        ModalityRule("audio", "any", (
+            Threshold("averageRoundTripTime", 500.0, "Audio: Round Trip > 500 ms"),
+            Threshold("averagePacketLossRate", 0.1, "Audio: Packet Loss Rate > 0.1 (10 %)"),
+            Threshold("averageJitter", 30.0, "Audio: Jitter > 30 ms"),
+        ), gate=Threshold("packetUtilization", 500.0, "Audio: Packet Utilization > 500 packets, to be judged at all")),
+        VIDEO_RULE, VBSS_RULE, APP_SHARING_RULE, DATA_RULE)),
+    QualityRule("cqd-legacy", "the older five-metric audio rule (older CQD pages; callgraph's only rule before "
+                              "`classify`): no packet gate; video and VBSS as `cqd`", (
+        ModalityRule("audio", "any", (
+            Threshold("averageAudioDegradation", 1.0, "Audio: Degradation Avg > 1.0 (network MOS degradation)"),
+            Threshold("averageRoundTripTime", 500.0, "Audio: Round Trip > 500 ms"),
+            Threshold("averagePacketLossRate", 0.1, "Audio: Packet Loss Rate > 0.1"),
+            Threshold("averageJitter", 30.0, "Audio: Jitter > 30 ms"),
+            Threshold("averageRatioOfConcealedSamples", 0.07, "Audio: Ratio Concealed Samples Avg > 0.07"),
+        )),
+        VIDEO_RULE, VBSS_RULE, APP_SHARING_RULE, DATA_RULE)),
 )
+QUALITY_RULE_BY_NAME = {rule.name: rule for rule in QUALITY_RULES}
+DEFAULT_QUALITY_RULE = "cqd"
+
+# A media label -> modality: the first entry whose text the (lower-case) label contains.
+MODALITY_BY_LABEL = (("audio", "audio"), ("vbss", "vbss"), ("applicationsharing-video", "vbss"),
+                     ("applicationsharing", "appSharing"), ("video", "video"), ("data", "data"))
+# A session's modalities (callRecords modality enum) -> ours: used when the label says nothing.
+MODALITY_BY_SESSION = {"audio": "audio", "video": "video", "videoBasedScreenSharing": "vbss",
+                       "screenSharing": "appSharing", "data": "data"}
+
+
+def modality_of(label: str | None, session_modalities: list | None) -> str | None:
+    """A media line's modality: by its label, else the session's one modality; None when neither tells."""
+    if label:
+        text = label.lower()
+        for needle, modality in MODALITY_BY_LABEL:
+            if needle in text:
+                return modality
+    known = {MODALITY_BY_SESSION[m] for m in session_modalities or () if m in MODALITY_BY_SESSION}
+    return known.pop() if len(known) == 1 else None
+
+
+def verdict_plan(rule: QualityRule) -> dict:
+    """modality -> (how, metrics, gate), each metric ``(stored name, member, below, limit)``:
+    the rule in the shape :func:`judge` reads, made once per rule."""
+    def metric(t: Threshold) -> tuple:
+        return (t.name, t.member, t.below, t.limit)
+
+    return {m.modality: (m.how, tuple(metric(t) for t in m.metrics), metric(m.gate) if m.gate else None)
+            for m in rule.modalities}
+
+
+_UNCLASSIFIED = (UNCLASSIFIED, None)
+_GOOD = (GOOD, None)
+
+
+def judge(plan: dict, modality: str | None, stream: dict) -> tuple[str, list | None]:
+    """(quality, poorReasons) of one stream's stored properties under a :func:`verdict_plan`;
+    poorReasons is None unless poor. Pure: the same stream and rule, the same verdict."""
+    how, metrics, gate = plan.get(modality) or ("none", (), None)
+    if how == "first":
+        for name, member, below, limit in metrics:
+            value = stream.get(name)
+            if value is not None:
+                return (POOR, [member]) if (value < limit if below else value > limit) else _GOOD
+        return _UNCLASSIFIED
+    if how != "any":
+        return _UNCLASSIFIED
+    crossed, measured = None, False
+    for name, member, below, limit in metrics:
+        value = stream.get(name)
+        if value is not None:
+            measured = True
+            if value < limit if below else value > limit:
+                crossed = [member] if crossed is None else crossed + [member]
+    if crossed is None:
+        return _GOOD if measured else _UNCLASSIFIED
+    if gate is not None:
+        value = stream.get(gate[0])
+        if value is None:
+            return _UNCLASSIFIED
+        if not (value < gate[3] if gate[2] else value > gate[3]):
+            return _GOOD
+    return POOR, crossed
+
+
+def quality_markdown() -> list[str]:
+    """The rules, for docs/graph-model.md."""
+    out = ["## Stream verdicts", "",
+           "Every stream gets `modality` (from its media line's `label`, else the session's one modality:"
+           f" {', '.join(f'`{m}`' for m in MODALITIES)}), `quality` (`good`, `poor` or `unclassified`) and, when"
+           " poor, `poorReasons`: the Graph members that crossed their threshold. Poor % is poor / (poor + good),"
+           " as CQD computes it: unclassified streams count in neither. The rule in force is kept on the"
+           " `(:QualityRule)` node; `callgraph classify --rule NAME` re-judges every stream by another, and loads"
+           " use the one in force. The rules:", ""]
+    for rule in QUALITY_RULES:
+        out += [f"### `{rule.name}`: {rule.doc}", ""]
+        for m in rule.modalities:
+            if m.how == "none":
+                out.append(f"- {m.modality}: unclassified. {m.why}.")
+                continue
+            if m.how == "first":
+                out.append(f"- {m.modality}: the first measured of these decides (poor when it crosses, else good);"
+                           " none measured: unclassified." + (f" {m.why}." if m.why else ""))
+            else:
+                gate = (f" Judged poor only with {m.gate.describe()} ({m.gate.cqd}): a stream at or under it is good,"
+                        " one without it unclassified." if m.gate else "")
+                out.append(f"- {m.modality}: poor when any of these crosses, good when some are measured and none"
+                           f" does, unclassified when none is measured.{gate}")
+            out += [f"  - {t.describe()}: {t.cqd}" for t in m.metrics]
+        out.append("")
+    return out
 
 
 VALUE_RULES = (
@@ -722,11 +928,7 @@ def markdown() -> str:
                                  for name, (meaning, has) in derived.items())
             out += [f"### [:{rel.type}] properties (from {', '.join(starts)})", ""]
             out += _prop_table(rel.props, rel.groups, derived_rows)
-    out += ["## Poor streams", "",
-            "An audio stream gets `poor: true` when any of these averages is above its threshold"
-            " (the Call Quality Dashboard rule), `poor: false` when at least one is measured and none is"
-            " above, and no `poor` property when none is measured or the stream is not audio:", ""]
-    out += [f"- `{name}` > {limit:g}" for name, limit in POOR_AUDIO_THRESHOLDS]
+    out += quality_markdown()
     out += ["", "## Values that make no sense", "",
             "What the loader does with input no well-behaved Graph sends; a rejected record is named by its"
             " file, place and id, and the records around it load:", ""]

@@ -43,7 +43,7 @@ def test_export_writes_typed_headers_and_only_the_newest_version(tmp_path, tenan
     with open(out / "Stream.csv") as f:
         header = next(csv.reader(f))
     assert header[0] == "key:ID(Stream)"
-    assert "averageJitterMs:double" in header and "poor:boolean" in header and "startDateTime:datetime" not in header[:1]
+    assert "averageJitterMs:double" in header and "quality:string" in header and "startDateTime:datetime" not in header[:1]
     with open(out / "CONTAINS__Session__Segment.csv") as f:
         assert next(csv.reader(f))[:2] == [":START_ID(Session)", ":END_ID(Segment)"]
     with open(out / "CallRecord.csv") as f:
@@ -84,7 +84,7 @@ def test_neo4j_admin_imports_the_graph_that_load_builds(graph, cli_env, tmp_path
     assert CliRunner().invoke(main, ["export", str(tenant_file), "--out", str(out)]).exit_code == 0
     with admin_imported(out, tmp_path) as imported:
         assert (query(imported, COUNT_LABELS), query(imported, COUNT_TYPES)) == loaded
-        sample = "MATCH (s:Stream) RETURN s.key AS key, s.averageJitterMs AS jitter, s.poor AS poor ORDER BY key LIMIT 5"
+        sample = "MATCH (s:Stream) RETURN s.key AS key, s.averageJitterMs AS jitter, s.quality AS quality, s.poorReasons AS reasons ORDER BY key LIMIT 5"
         assert query(imported, sample) == query(graph, sample)
         when = "MATCH (c:CallRecord) RETURN c.id AS id, c.startDateTime AS start, c.modalities AS m ORDER BY id LIMIT 3"
         assert query(imported, when) == query(graph, when)

@@ -93,10 +93,13 @@ def test_the_richest_example_in_detail(graph, cli_env):
 
     streams = query(graph, """MATCH (s:Stream) RETURN s.streamDirection AS dir, s.averageJitterMs AS jitter,
                               s.maxJitterMs AS maxJitter, s.averageRoundTripTimeMs AS rtt,
-                              s.averageAudioDegradation AS degradation, s.poor AS poor ORDER BY s.ordinal""")
-    assert streams == [
-        {"dir": "callerToCallee", "jitter": 16.0, "maxJitter": 21.0, "rtt": 61.0, "degradation": None, "poor": False},
-        {"dir": "calleeToCaller", "jitter": 7.0, "maxJitter": 12.0, "rtt": 64.0, "degradation": 1.160898, "poor": True},
+                              s.averageAudioDegradation AS degradation, s.modality AS modality, s.quality AS quality,
+                              s.poorReasons AS reasons ORDER BY s.ordinal""")
+    assert streams == [  # CQD's current rule: the second stream's degradation alone no longer makes it poor
+        {"dir": "callerToCallee", "jitter": 16.0, "maxJitter": 21.0, "rtt": 61.0, "degradation": None,
+         "modality": "audio", "quality": "good", "reasons": None},
+        {"dir": "calleeToCaller", "jitter": 7.0, "maxJitter": 12.0, "rtt": 64.0, "degradation": 1.160898,
+         "modality": "audio", "quality": "good", "reasons": None},
     ]
     (feedback,) = query(graph, "MATCH (:Session)-[r:CALLEE]->() RETURN r.feedbackRating AS rating, r.feedbackTokens AS tokens")
     assert feedback == {"rating": "poor", "tokens": ["Noisy"]}

@@ -7,7 +7,7 @@ implementation independent of the Cypher under test.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -21,7 +21,8 @@ from loader.store.load import load_records
 from loader.queries.saved import CYPHER_DIR, load_all, parse, run
 from loader.ingest.files import Item
 from loader.queries.summaries import summarize
-from loader.ingest.values import to_duration_ms
+from loader.ingest.transform import STREAM_PLAN, VERDICT_PLANS, convert
+from loader.model import judge, modality_of
 
 CALLS, SEED = 600, 3
 SERVICE_ROLES = {"gateway", "mediationServer", "mediationServerCloudConnectorEdition",
@@ -67,10 +68,14 @@ def user_id(endpoint: dict) -> str | None:
     return (endpoint.get("associatedIdentity") or {}).get("id")
 
 
-def is_poor(stream: dict) -> bool:
-    return (stream["averageAudioDegradation"] > 1.0 or to_duration_ms(stream["averageRoundTripTime"], "") > 500
-            or stream["averagePacketLossRate"] > 0.1 or to_duration_ms(stream["averageJitter"], "") > 30
-            or stream["averageRatioOfConcealedSamples"] > 0.07)
+def verdicts(session: dict, media: dict, rule: str = "cqd", modality: str = "audio") -> list[tuple[dict, bool]]:
+    """(stream, poor) of each classified stream of a media line of ``modality``, by the model's rule
+    table (the verdict function itself is checked against literal thresholds in test_quality)."""
+    if modality_of(media.get("label"), session.get("modalities")) != modality:
+        return []
+    judged = [(st, judge(VERDICT_PLANS[rule], modality, convert(st, STREAM_PLAN, "", {}))[0])
+              for st in media["streams"]]
+    return [(st, quality == "poor") for st, quality in judged if quality != "unclassified"]
 
 
 def segments(records):
@@ -86,7 +91,7 @@ def iso(text: str) -> str:
 
 # --- the planted answers -------------------------------------------------------------------
 
-def shared_relays_oracle(records, min_calls: int = 2) -> list[dict]:
+def shared_relays_oracle(records, min_calls: int = 2, rule: str = "cqd", modality: str = "audio") -> list[dict]:
     calls, users, streams = defaultdict(set), defaultdict(set), defaultdict(dict)
     for r, s, g in segments(records):
         for k, m in enumerate(g["media"]):
@@ -95,11 +100,11 @@ def shared_relays_oracle(records, min_calls: int = 2) -> list[dict]:
                 if relay:
                     calls[relay].add(r["id"])
                     users[relay].update(u for u in (user_id(g["caller"]), user_id(g["callee"])) if u)
-                    for n, st in enumerate(m["streams"]):
-                        streams[relay][(r["id"], s["id"], s["startDateTime"], g["startDateTime"], k, n)] = is_poor(st)
+                    for st, poor in verdicts(s, m, rule, modality):
+                        streams[relay][(r["id"], s["id"], s["startDateTime"], g["startDateTime"], k, st["streamId"])] = poor
     expected = [{"relayIp": ip, "calls": len(calls[ip]), "users": len(users[ip]), "streams": len(streams[ip]),
                  "poorStreams": sum(streams[ip].values()),
-                 "poorRatio": round(sum(streams[ip].values()) / len(streams[ip]), 3)}
+                 "poorRatio": round(sum(streams[ip].values()) / len(streams[ip]), 3) if streams[ip] else 0.0}
                 for ip in calls if len(calls[ip]) >= min_calls]
     expected.sort(key=lambda row: (-row["calls"], -row["poorRatio"], row["relayIp"]))
     return expected
@@ -243,7 +248,7 @@ def test_call_path_follows_a_transferred_call_hop_by_hop(loaded, records):
     agent = record["sessions"][2]["segments"][1]
     assert rows[5]["callee"] == agent["callee"]["associatedIdentity"]["displayName"]
     assert rows[5]["relays"] == sorted(filter(None, [agent["media"][0]["calleeNetwork"].get("relayIPAddress")]))
-    assert rows[5]["poor"] == any(is_poor(st) for st in agent["media"][0]["streams"])
+    assert rows[5]["poor"] == any(poor for _, poor in verdicts(record["sessions"][2], agent["media"][0]))
 
 
 def test_gateway_health_puts_the_failing_sbc_first(loaded, records):
@@ -257,17 +262,34 @@ def test_gateway_health_puts_the_failing_sbc_first(loaded, records):
     assert tenant.SBCS[tenant.FAILING_SBC][1] in rows[0]["ips"]
 
 
-def test_poor_subnets_finds_the_poor_wifi_subnet(loaded, records):
-    sent = defaultdict(list)
+def poor_subnets_oracle(records, rule: str = "cqd", modality: str = "audio") -> dict:
+    """(subnet, connection type) -> (call record ids, [poor, ...]) of the classified streams of
+    ``modality`` sent from it."""
+    sent = defaultdict(lambda: (set(), []))
     for r, s, g in segments(records):
         for m in g["media"]:
-            for st in m["streams"]:
+            for st, poor in verdicts(s, m, rule, modality):
                 side = m["callerNetwork"] if st["streamDirection"] == "callerToCallee" else m["calleeNetwork"]
-                sent[side["subnet"]].append(is_poor(st))
+                calls, poors = sent[(side["subnet"], side["connectionType"])]
+                calls.add(r["id"])
+                poors.append(poor)
+    return sent
+
+
+def poor_subnets_rows(records, rule: str = "cqd", modality: str = "audio", min_streams: int = 10) -> list[dict]:
+    """poor-subnets' whole answer, by the oracle."""
+    rows = [{"subnet": subnet, "connectionType": kind, "calls": len(calls), "streams": len(poor),
+             "poorStreams": sum(poor), "poorRatio": round(sum(poor) / len(poor), 3)}
+            for (subnet, kind), (calls, poor) in poor_subnets_oracle(records, rule, modality).items()
+            if len(poor) >= min_streams]
+    return sorted(rows, key=lambda row: (-row["poorRatio"], -row["streams"], row["subnet"], row["connectionType"]))
+
+
+def test_poor_subnets_finds_the_poor_wifi_subnet(loaded, records):
     rows = saved(loaded, "poor-subnets")
+    assert rows == poor_subnets_rows(records)
     top = rows[0]
     assert (top["subnet"], top["connectionType"]) == (tenant.POOR_SUBNET, "wifi")
-    assert (top["streams"], top["poorStreams"]) == (len(sent[tenant.POOR_SUBNET]), sum(sent[tenant.POOR_SUBNET]))
 
 
 def test_failures_group_by_stage_reason_and_roles(loaded, records):
@@ -307,15 +329,22 @@ def test_user_calls_and_who_calls_whom(loaded, records):
         assert saved(loaded, "who-calls-whom", limit=limit) == rows[:limit]
 
 
-def test_client_versions_and_relay_timeline_add_up(loaded, records):
-    # each client's audio: the streams every segment end with that user agent sent
+def client_versions_oracle(records, rule: str = "cqd") -> dict:
+    """client -> [poor, ...] of the classified audio streams every segment end with it sent."""
     sent = defaultdict(list)
     for r, s, g in segments(records):
         for side, direction in (("caller", "callerToCallee"), ("callee", "calleeToCaller")):
             ua = g[side].get("userAgent") or {}
             if ua.get("platform"):
                 sent[(ua["platform"], ua["productFamily"], ua["headerValue"])] += [
-                    is_poor(st) for m in g["media"] for st in m["streams"] if st["streamDirection"] == direction]
+                    poor for m in g["media"] for st, poor in verdicts(s, m, rule)
+                    if st["streamDirection"] == direction]
+    return sent
+
+
+def test_client_versions_and_relay_timeline_add_up(loaded, records):
+    # each client's audio: the streams every segment end with that user agent sent
+    sent = client_versions_oracle(records)
     rows = saved(loaded, "client-versions", minStreams=1)
     assert {row["userAgent"] for row in rows} == {tenant_client[1] for tenant_client in tenant.CLIENTS}
     assert {(row["platform"], row["productFamily"], row["userAgent"]): (row["streams"], row["poorStreams"])
@@ -440,3 +469,60 @@ def test_browser_links_carry_one_statement_with_the_values_in_place(loaded):
     with loaded.session(read=True) as session:  # as Browser runs it: the text alone, no parameters
         rows = session.execute_read(lambda tx: tx.run(text).data())
     assert rows[0]["relayIp"] == tenant.BAD_RELAY
+
+
+# --- the rule in force -----------------------------------------------------------------------
+
+def stream_counts(records, rule: str) -> Counter:
+    """quality -> how many of the tenant's streams (every modality) get it by ``rule``."""
+    return Counter(judge(VERDICT_PLANS[rule], modality_of(m.get("label"), s.get("modalities")),
+                         convert(st, STREAM_PLAN, "", {}))[0]
+                   for r, s, g in segments(records) for m in g["media"] for st in m["streams"])
+
+
+def test_classify_cqd_legacy_changes_the_demo_numbers_as_the_old_rule_computes_them(loaded, records, cli_env):
+    """The demo judged by cqd, then by cqd-legacy, then by cqd again: shared-relays and poor-subnets
+    answer as the oracles do under each rule, for audio and video, and the audio numbers differ."""
+    def answers() -> dict:
+        return {(name, modality): saved(loaded, name, modality=modality)
+                for name in ("shared-relays", "poor-subnets") for modality in ("audio", "video", "vbss")}
+
+    def oracles(rule: str) -> dict:
+        return {**{("shared-relays", m): shared_relays_oracle(records, rule=rule, modality=m)
+                   for m in ("audio", "video", "vbss")},
+                **{("poor-subnets", m): poor_subnets_rows(records, rule=rule, modality=m)
+                   for m in ("audio", "video", "vbss")}}
+
+    def classify(rule: str) -> str:
+        result = CliRunner().invoke(main, ["classify", "--quiet", "--rule", rule])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    cqd, legacy = oracles("cqd"), oracles("cqd-legacy")
+    assert answers() == cqd
+    try:
+        output = classify("cqd-legacy")
+        counts, streams = stream_counts(records, "cqd-legacy"), sum(stream_counts(records, "cqd").values())
+        assert f"classified {streams:,} streams of {CALLS} call records by rule cqd-legacy in " in output
+        assert (f"{counts['poor']:,} poor, {counts['good']:,} good, {counts['unclassified']:,} unclassified "
+                f"(poor {counts['poor'] / (counts['poor'] + counts['good']):.1%} of the classified)") in output
+        assert answers() == legacy
+        result = CliRunner().invoke(main, ["query", "shared-relays", "-p", "limit=1"])
+        assert result.exit_code == 0 and "1 row" in result.output
+        assert "; stream verdicts by rule cqd-legacy" in result.output
+    finally:
+        classify("cqd")
+    assert answers() == cqd
+
+    # what the old rule adds: the muted listeners (at most 500 packets) and degradation or
+    # concealment alone; every demo audio stream is classified by both, so only poor moves
+    for name, key in (("shared-relays", "relayIp"), ("poor-subnets", "subnet")):
+        streams = lambda rows: {row[key]: row["streams"] for row in rows}  # noqa: E731
+        assert streams(legacy[(name, "audio")]) == streams(cqd[(name, "audio")])
+        assert sum(row["poorStreams"] for row in legacy[(name, "audio")]) > \
+            sum(row["poorStreams"] for row in cqd[(name, "audio")])
+        assert legacy[(name, "video")] == cqd[(name, "video")] and legacy[(name, "vbss")] == cqd[(name, "vbss")]
+    bad_cqd, bad_legacy = cqd[("shared-relays", "audio")][0], legacy[("shared-relays", "audio")][0]
+    assert bad_cqd["relayIp"] == bad_legacy["relayIp"] == tenant.BAD_RELAY
+    assert bad_legacy["poorStreams"] > bad_cqd["poorStreams"]
+    assert cqd[("shared-relays", "video")][0]["relayIp"] == tenant.BAD_RELAY  # video is poor there too

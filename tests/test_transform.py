@@ -65,8 +65,16 @@ def test_an_endpoint_is_keyed_by_identity_and_its_appearance_stays_on_the_edge()
 
 
 def test_sessions_media_segment_ends_and_relay_edges_carry_their_rated_and_poor_stream_counts():
-    """The legacy example: one audio line through two relays, one stream poor, one not."""
-    rows = transform_record(LEGACY)
+    """The legacy example: one audio line through two relays; by the old five-metric rule one
+    stream is poor (its degradation, 1.16), one not; by CQD's current rule both are good."""
+    current = transform_record(LEGACY)
+    assert (current.nodes("Session")["e523d2ed-2966-4b6b-925b-754a88034cc5:0"]["poorStreams"],
+            current.nodes("Session")["e523d2ed-2966-4b6b-925b-754a88034cc5:0"]["ratedStreams"]) == (0, 2)
+    assert [(s["modality"], s["quality"], s.get("poorReasons")) for s in current.nodes("Stream").values()] == [
+        ("audio", "good", None), ("audio", "good", None)]
+    rows = transform_record(LEGACY, rule="cqd-legacy")
+    assert [(s["quality"], s.get("poorReasons")) for s in rows.nodes("Stream").values()] == [
+        ("good", None), ("poor", ["averageAudioDegradation"])]
     session = rows.nodes("Session")["e523d2ed-2966-4b6b-925b-754a88034cc5:0"]
     assert (session["ratedStreams"], session["poorStreams"]) == (2, 1)
     # the caller sent the good stream, the callee the poor one: per side on the media line,
@@ -85,7 +93,7 @@ def test_sessions_media_segment_ends_and_relay_edges_carry_their_rated_and_poor_
     record = copy.deepcopy(LEGACY)
     media = record["sessions"][0]["segments"][0]["media"][0]
     media["calleeNetwork"]["relayIPAddress"] = media["callerNetwork"]["relayIPAddress"]
-    edges = transform_record(record).rels("Segment", "USED_RELAY", "Relay")
+    edges = transform_record(record, rule="cqd-legacy").rels("Segment", "USED_RELAY", "Relay")
     assert [(e["end"], e["props"]["side"], e["props"]["ratedStreams"], e["props"]["poorStreams"]) for e in edges] == [
         ("52.114.188.32", "caller", 2, 1), ("52.114.188.32", "callee", 0, 0)]
 

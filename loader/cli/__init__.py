@@ -22,7 +22,7 @@ from ..errors import CallgraphError, DatabaseError, Interrupted
 
 # command -> module of loader.cli that defines it, under the command's own name
 COMMANDS = {
-    "schema": "load", "load": "load", "export": "load",
+    "schema": "load", "load": "load", "export": "load", "classify": "load",
     "queries": "query", "query": "query", "summarize": "query", "browser": "query",
     "generate": "demo", "demo": "demo",
     "fetch": "msgraph", "sync": "msgraph",

@@ -10,11 +10,12 @@ from pathlib import Path
 import click
 
 from ..ingest.files import ReadPosition, expand_paths, input_size
+from ..model import DEFAULT_QUALITY_RULE, QUALITY_RULES
 from ..store.connection import shown_uri
 from ..store.load import Problem, Summary, items_from_paths, load_records
 from ..store.schema import ensure_schema
 from .common import (after_load, echo_over, format_summary, ignored_lines, neo4j_options, nothing_found, open_graph,
-                     progress_bar, show, write_options)
+                     progress_bar, set_total, show, write_options)
 
 
 @click.command()
@@ -109,7 +110,8 @@ def export(paths, fmt, out, tenant_id, admin):
     builds (newest version of each record, shared nodes once), as one CSV per label
     and relationship type. The import command is printed on standard output; run it
     with Neo4j stopped, then start Neo4j and run `callgraph schema` (and `callgraph
-    summarize` for a big tenant).
+    summarize` for a big tenant). Streams are judged by the cqd rule; `callgraph classify
+    --rule NAME` after the import judges them by another.
     """
     from ..store.export import export_neo4j_admin, import_command
 
@@ -129,3 +131,39 @@ def export(paths, fmt, out, tenant_id, admin):
         sys.exit(1)
 
 
+
+
+@click.command()
+@click.option("--rule", type=click.Choice([r.name for r in QUALITY_RULES]), default=DEFAULT_QUALITY_RULE,
+              show_default=True, help="cqd: the Call Quality Dashboard's current rules; cqd-legacy: its older "
+                                      "five-metric audio rule (no packet gate).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress line; the summary still prints.")
+@neo4j_options
+def classify(rule, quiet, uri, username, password, database):
+    """Judge every stream in the graph again by RULE, from its stored metrics.
+
+    \b
+    Each stream gets quality good, poor or unclassified and, when poor, poorReasons (the
+    Graph members that crossed). Every count of verdicts (media lines, segment ends,
+    sessions, relay edges) is rebuilt in place, in batches, without reading any input; the
+    summaries are rebuilt when they exist. The rule is kept in the graph: later loads and
+    syncs judge new records by it, and `callgraph query` names it. The rules and their
+    thresholds: docs/graph-model.md (Stream verdicts).
+    """
+    from ..store.classify import classify as run_classify
+
+    with open_graph(uri, username, password, database) as graph:
+        ensure_schema(graph)
+        with progress_bar(enabled=not quiet and sys.stderr.isatty()) as bar:
+            def on_batch(result, total: int) -> None:
+                if bar.total is None:
+                    set_total(bar, total)
+                show(bar, result.records, f"{result.records:,} of {total:,} records, {result.streams:,} streams")
+
+            result = run_classify(graph, rule, on_batch=on_batch)
+    rate = result.streams / max(result.seconds, 1e-6)
+    share = f"{result.poor / (result.poor + result.good):.1%}" if result.poor + result.good else "-"
+    click.echo(f"classified {result.streams:,} streams of {result.records:,} call records by rule {rule} in "
+               f"{result.seconds:.1f}s ({rate:,.0f} streams/s): {result.poor:,} poor, {result.good:,} good, "
+               f"{result.streams - result.poor - result.good:,} unclassified (poor {share} of the classified)"
+               + ("; summaries rebuilt" if result.summarized else ""), err=True)

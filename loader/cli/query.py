@@ -15,6 +15,7 @@ from ..errors import ParameterError, printable
 from ..queries.saved import find, load_all, run
 from ..queries.summaries import state as summaries_state, summarize as build_summaries
 from ..store.connection import shown_uri
+from ..store.classify import rule_in_force
 from ..store.schema import ensure_schema
 from ..times import AGES
 from .common import neo4j_options, open_graph
@@ -68,10 +69,21 @@ def query(name, params, fmt, raw_csv, uri, username, password, database):
     bound = saved.bind(given)
     with open_graph(uri, username, password, database) as graph:
         kept = summaries_state(graph) if saved.summary is not None else None
+        rule = rule_in_force(graph) if saved.judges_streams else None
         columns, rows = run(graph, saved, bound)
     write_rows(columns, rows, fmt, raw_csv=raw_csv)
     if fmt == "table":
-        click.echo(f"{len(rows)} row{'s' if len(rows) != 1 else ''}" + _source_note(kept, bound), err=True)
+        click.echo(f"{len(rows)} row{'s' if len(rows) != 1 else ''}" + _source_note(kept, bound)
+                   + _rule_note(rule), err=True)
+
+
+def _rule_note(rule) -> str:
+    """Which rule the query's poor and rated streams follow (see `callgraph classify`)."""
+    if rule is None:
+        return ""
+    unfinished = "" if rule.complete else (" (a classify did not finish: some streams follow the previous rule; "
+                                           "run callgraph classify again)")
+    return f"; stream verdicts by rule {rule.name}{unfinished}"
 
 
 def _source_note(kept, bound: dict) -> str:

@@ -26,14 +26,20 @@ from ..model import (
     MEDIA,
     MEDIA_NODE,
     MEDIA_STREAM,
-    POOR_AUDIO_THRESHOLDS,
+    DEFAULT_QUALITY_RULE,
+    POOR,
+    QUALITY_RULES,
     RELS,
     SEGMENT_NODE,
     SESSION_NODE,
     STREAM_NODE,
     TRACE_ROUTE_HOP,
+    UNCLASSIFIED,
     flat_name,
     stored_names,
+    judge,
+    modality_of,
+    verdict_plan,
 )
 from .tree import RecordRows
 from .values import CONVERTERS, DroppedValue, FieldError, show, check_nesting, in_int64, text, to_string
@@ -311,16 +317,51 @@ def participant_rows(participant: object, path: str, anonymous_key: str, legacy:
 SENDER = {"callerToCallee": "caller", "calleeToCaller": "callee"}
 
 
-def poor_verdict(stream: dict) -> bool | None:
-    """The Call Quality Dashboard rule; None when no metric of the rule was measured."""
-    verdict = None
-    for name, limit in POOR_AUDIO_THRESHOLDS:
-        value = stream.get(name)
-        if value is not None:
-            if value > limit:
-                return True
-            verdict = False
-    return verdict
+# Each rule of the model's table in the shape the verdict function reads, made once.
+VERDICT_PLANS = {rule.name: verdict_plan(rule) for rule in QUALITY_RULES}
+SENT_COUNTS = ("callerRatedStreams", "callerPoorStreams", "calleeRatedStreams", "calleePoorStreams")
+
+
+def judge_line(plan: dict, modality: str | None, streams: list[dict]) -> dict:
+    """Judge a media line's streams (their stored properties) in place: ``modality``,
+    ``quality`` and, when poor, ``poorReasons``. Returns the classified and poor streams each
+    side sent (``callerRatedStreams``, ...): what the line, its segment ends, its session and
+    its relay edges count. A stream of no known direction is nobody's to count. The one home
+    of the rollups: the transform and ``callgraph classify`` both call it."""
+    caller_rated = caller_poor = callee_rated = callee_poor = 0
+    for stream in streams:
+        quality, reasons = judge(plan, modality, stream)
+        stream["quality"] = quality
+        if modality is not None:
+            stream["modality"] = modality
+        if reasons is not None:
+            stream["poorReasons"] = reasons
+        if quality is not UNCLASSIFIED:
+            sender = SENDER.get(stream.get("streamDirection"))
+            if sender == "caller":
+                caller_rated += 1
+                caller_poor += quality is POOR
+            elif sender == "callee":
+                callee_rated += 1
+                callee_poor += quality is POOR
+    return {"callerRatedStreams": caller_rated, "callerPoorStreams": caller_poor,
+            "calleeRatedStreams": callee_rated, "calleePoorStreams": callee_poor}
+
+
+def relay_counts(media: dict, sent: dict) -> dict:
+    """side -> (relay, rated, poor) of a media line's USED_RELAY edges: its counts, on the
+    caller side's edge only when both sides went through the same relay (sums count each
+    stream once)."""
+    rated = sent["callerRatedStreams"] + sent["calleeRatedStreams"]
+    poor = sent["callerPoorStreams"] + sent["calleePoorStreams"]
+    out, counted = {}, set()
+    for side in ("caller", "callee"):
+        relay = media.get(f"{side}NetworkRelayIPAddress")
+        if relay:
+            first = relay not in counted
+            counted.add(relay)
+            out[side] = (relay, rated if first else 0, poor if first else 0)
+    return out
 
 
 def _trace_route(network: object, path: str, prefix: str, out: dict) -> None:
@@ -380,20 +421,22 @@ def record_id_of(record: object) -> str | None:
     return None
 
 
-def transform_record(record: object, tenant_id: str | None = None, source: str | None = None) -> RecordRows:
-    """All node and relationship rows of one Graph callRecord."""
+def transform_record(record: object, tenant_id: str | None = None, source: str | None = None,
+                     rule: str = DEFAULT_QUALITY_RULE) -> RecordRows:
+    """All node and relationship rows of one Graph callRecord; streams are judged by ``rule``
+    (a name of :data:`loader.model.QUALITY_RULES`)."""
     if not isinstance(record, dict):
         raise RecordError(f"expected a callRecord object, got {type(record).__name__}")
     if record_id_of(record) is None:
         raise RecordError("record has no id" if record.get("id") is None else
                           f"id: expected a non-empty string, got {show(record.get('id'))}")
     try:
-        return _transform(record, record["id"], tenant_id, source)
+        return _transform(record, record["id"], tenant_id, source, VERDICT_PLANS[rule])
     except FieldError as exc:
         raise RecordError(str(exc)) from None
 
 
-def _transform(record: dict, rid: str, tenant_id: str | None, source: str | None) -> RecordRows:
+def _transform(record: dict, rid: str, tenant_id: str | None, source: str | None, plan: dict) -> RecordRows:
     props = convert(record, CALL_RECORD_PLAN, "", {})
     rows = RecordRows(rid, props.get("version") or 0, props.get("lastModifiedDateTime"))
     start, end = props.get("startDateTime"), props.get("endDateTime")
@@ -418,7 +461,7 @@ def _transform(record: dict, rid: str, tenant_id: str | None, source: str | None
     if rows.has_participants:
         props["participantCount"] = len(rows.rels("CallRecord", "PARTICIPANT", "Endpoint"))
     for i, session in enumerate(sessions):
-        _session(session, f"sessions[{i}]", f"{rid}:{i}", i, rid, rows, tenants)
+        _session(session, f"sessions[{i}]", f"{rid}:{i}", i, rid, rows, tenants, plan)
     props["tenantId"] = tenant_id or (tenants.most_common(1)[0][0] if tenants else None)
     if props["tenantId"] is None:
         del props["tenantId"]
@@ -469,7 +512,8 @@ def _ends(obj: dict, path: str, owner: str, owner_key: str, rows: RecordRows, te
     return edges
 
 
-def _session(session: object, path: str, key: str, ordinal: int, rid: str, rows: RecordRows, tenants) -> None:
+def _session(session: object, path: str, key: str, ordinal: int, rid: str, rows: RecordRows, tenants,
+             plan: dict) -> None:
     props = convert(session, SESSION_PLAN, path, {})
     segments = _list(session, "segments", path)
     props.update(key=key, callRecordId=rid, ordinal=ordinal, segmentCount=len(segments))
@@ -478,70 +522,64 @@ def _session(session: object, path: str, key: str, ordinal: int, rid: str, rows:
     _ends(session, path, "Session", key, rows, tenants)
     rated = poor = 0
     for j, segment in enumerate(segments):
-        counts = _segment(segment, f"{path}.segments[{j}]", f"{key}:{j}", j, rid, key, rows, tenants)
+        counts = _segment(segment, f"{path}.segments[{j}]", f"{key}:{j}", j, rid, key, rows, tenants, plan,
+                          props.get("modalities"))
         rated, poor = rated + counts[0], poor + counts[1]
     props.update(ratedStreams=rated, poorStreams=poor)
 
 
 def _segment(segment: object, path: str, key: str, ordinal: int, rid: str, session_key: str, rows,
-             tenants) -> tuple[int, int]:
+             tenants, plan: dict, modalities: list | None) -> tuple[int, int]:
     """Write one segment's rows; returns its (rated, poor) audio stream counts."""
     props = convert(segment, SEGMENT_PLAN, path, {})
     props.update(key=key, callRecordId=rid, ordinal=ordinal)
     rows.node("Segment", key, props, part="sessions")
     rows.rel("Session", "CONTAINS", "Segment", session_key, key, part="sessions")
     edges = _ends(segment, path, "Segment", key, rows, tenants)
-    sent = Counter()  # "callerRatedStreams", ... summed over the segment's media lines
+    sent = Counter()  # "callerRatedStreams", ... summed over the segment's audio media lines
     for k, media in enumerate(_list(segment, "media", path)):
-        sent.update(_media(media, f"{path}.media[{k}]", f"{key}:{k}", k, rid, key, rows))
+        modality, counts = _media(media, f"{path}.media[{k}]", f"{key}:{k}", k, rid, key, rows, plan, modalities)
+        if modality == "audio":
+            sent.update(counts)
     for side, edge in edges.items():
         edge["sentRatedStreams"], edge["sentPoorStreams"] = sent[f"{side}RatedStreams"], sent[f"{side}PoorStreams"]
     return sent["callerRatedStreams"] + sent["calleeRatedStreams"], sent["callerPoorStreams"] + sent["calleePoorStreams"]
 
 
 def _media(media: object, path: str, key: str, ordinal: int, rid: str, segment_key: str,
-           rows: RecordRows) -> dict:
-    """Write one media line's rows; returns the rated and poor audio streams each side sent
-    (``callerRatedStreams``, ...), which the media line carries, and its relay edges, segment
-    and session too, so that the saved queries need not visit every stream."""
+           rows: RecordRows, plan: dict, modalities: list | None) -> tuple[str | None, dict]:
+    """Write one media line's rows; returns its modality and the classified and poor streams
+    each side sent (``callerRatedStreams``, ...), which the media line carries, and its relay
+    edges, segment and session too (audio lines only for those two), so that the saved
+    queries need not visit every stream."""
     props = convert(media, MEDIA_PLAN, path, {})
     for side in ("callerNetwork", "calleeNetwork"):
         _trace_route(media.get(side), f"{path}.{side}", side, props)
     props.update(key=key, callRecordId=rid, ordinal=ordinal)
+    label = props.get("label")
+    modality = modality_of(label, modalities)
+    if modality is not None:
+        props["modality"] = modality
     rows.node("Media", key, props, part="sessions")
     rows.rel("Segment", "CONTAINS", "Media", segment_key, key, part="sessions")
-    label = props.get("label") or ""
-    sent = dict.fromkeys(("callerRatedStreams", "callerPoorStreams", "calleeRatedStreams", "calleePoorStreams"), 0)
+    streams = []
     for s, stream in enumerate(_list(media, "streams", path)):
-        stream_path = f"{path}.streams[{s}]"
-        sprops = convert(stream, STREAM_PLAN, stream_path, {})
-        is_audio = bool(sprops.get("audioCodec")) or ("audio" in label.lower() and not sprops.get("videoCodec"))
-        sprops.update(key=f"{key}:{s}", callRecordId=rid, ordinal=s, isAudio=is_audio)
-        if is_audio:
-            verdict = poor_verdict(sprops)
-            if verdict is not None:
-                sprops["poor"] = verdict
-                sender = SENDER.get(sprops.get("streamDirection"))
-                if sender:  # a stream of no known direction is nobody's to count
-                    sent[f"{sender}RatedStreams"] += 1
-                    sent[f"{sender}PoorStreams"] += int(verdict)
+        sprops = convert(stream, STREAM_PLAN, f"{path}.streams[{s}]", {})
+        sprops.update(key=f"{key}:{s}", callRecordId=rid, ordinal=s)
+        streams.append(sprops)
+    sent = judge_line(plan, modality, streams)
+    for sprops in streams:
         rows.node("Stream", sprops["key"], sprops, part="sessions")
         rows.rel("Media", "CONTAINS", "Stream", key, sprops["key"], part="sessions")
     props.update(sent)
-    rated = sent["callerRatedStreams"] + sent["calleeRatedStreams"]
-    poor = sent["callerPoorStreams"] + sent["calleePoorStreams"]
-    counted = set()  # relays whose edge carries this line's counts: both sides through one relay count once
-    for side in ("caller", "callee"):
-        relay = props.get(f"{side}NetworkRelayIPAddress")
-        if relay:
-            rows.node("Relay", relay, {"ip": relay}, merge=True, part="sessions")
-            first = relay not in counted
-            counted.add(relay)
-            edge = {"side": side, "mediaOrdinal": ordinal,
-                    "ratedStreams": rated if first else 0, "poorStreams": poor if first else 0}
-            if label:
-                edge["mediaLabel"] = label
-            if props.get(f"{side}NetworkRelayPort") is not None:
-                edge["relayPort"] = props[f"{side}NetworkRelayPort"]
-            rows.rel("Segment", "USED_RELAY", "Relay", segment_key, relay, edge, part="sessions")
-    return sent
+    for side, (relay, rated, poor) in relay_counts(props, sent).items():
+        rows.node("Relay", relay, {"ip": relay}, merge=True, part="sessions")
+        edge = {"side": side, "mediaOrdinal": ordinal, "ratedStreams": rated, "poorStreams": poor}
+        if label:
+            edge["mediaLabel"] = label
+        if modality is not None:
+            edge["modality"] = modality
+        if props.get(f"{side}NetworkRelayPort") is not None:
+            edge["relayPort"] = props[f"{side}NetworkRelayPort"]
+        rows.rel("Segment", "USED_RELAY", "Relay", segment_key, relay, edge, part="sessions")
+    return modality, sent

@@ -92,6 +92,13 @@ class SavedQuery:
     browser_params: list[tuple[str, str]] = field(default_factory=list)  # (name, Cypher expression)
     summary: dict[str, object] | None = None  # parameters that keep every row, for summarize; None: not summarized
 
+    @property
+    def judges_streams(self) -> bool:
+        """Whether its numbers follow the stream verdicts (quality, or the counts of rated and poor
+        streams): `callgraph query` then names the rule in force."""
+        body = "\n".join(line for line in self.text.splitlines() if not line.startswith("//"))
+        return re.search(r"quality|[pP]oorStreams|[rR]atedStreams", body) is not None
+
     def browser_text(self) -> str:
         """The query for a Browser link: one statement, with the header's :param values in place.
 

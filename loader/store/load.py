@@ -22,6 +22,7 @@ from ..model import CHUNK_ELEMENTS, PART_OF_TOLERANCE_SECONDS
 from ..ingest.pstn import LogRow, transform_log_row
 from ..queries.summaries import mark_calls_changed
 from ..errors import DatabaseError
+from .classify import rule_in_force
 from .connection import Graph
 from .logrows import link_log_rows, write_log_rows
 from .write import delete_orphans, write_batch
@@ -65,10 +66,14 @@ def items_from_paths(paths: list[str], position: ReadPosition | None = None) -> 
 
 
 def load_records(graph: Graph, items: Iterable[Item], batch_size: int = 100, writers: int = 3,
-                 tenant_id: str | None = None,
+                 tenant_id: str | None = None, rule: str | None = None,
                  on_batch: Callable[[Summary], None] | None = None,
                  on_problem: Callable[[Problem], None] | None = None) -> Summary:
-    """Transform and write every item; bad ones are reported and never stop the good ones."""
+    """Transform and write every item; bad ones are reported and never stop the good ones.
+    Streams are judged by ``rule``, by default the one in force in the graph
+    (:func:`loader.store.classify.rule_in_force`), so that new records agree with the stored ones."""
+    if rule is None:
+        rule = rule_in_force(graph).name
     summary = Summary()
     batch: dict[str, tuple[str, RecordRows]] = {}  # record id -> (where it was read, its rows)
 
@@ -99,7 +104,7 @@ def load_records(graph: Graph, items: Iterable[Item], batch_size: int = 100, wri
     log_rows = LogRows(graph, summary)
     try:
         with writer, prompt_thread_switches():
-            _transform_all(items, batch, batch_size, tenant_id, summary, on_problem, flush, log_rows)
+            _transform_all(items, batch, batch_size, tenant_id, rule, summary, on_problem, flush, log_rows)
             flush()
             log_rows.flush()
         delete_orphans(graph, unlinked)
@@ -158,7 +163,7 @@ class LogRows:
             self.summary.linked = link_log_rows(self.graph, since, until, PART_OF_TOLERANCE_SECONDS)
 
 
-def _transform_all(items, batch, batch_size, tenant_id, summary, on_problem, flush, log_rows: LogRows) -> None:
+def _transform_all(items, batch, batch_size, tenant_id, rule, summary, on_problem, flush, log_rows: LogRows) -> None:
     elements = 0  # in the batch: a batch of big records is written before it reaches batch_size
     for item in items:
         if item.ignored:
@@ -174,7 +179,7 @@ def _transform_all(items, batch, batch_size, tenant_id, summary, on_problem, flu
                 _reject(summary, Problem(item.origin, record_id_of(item.record), str(exc)), on_problem)
             continue
         try:
-            rows = transform_record(item.record, tenant_id=tenant_id, source=item.origin)
+            rows = transform_record(item.record, tenant_id=tenant_id, source=item.origin, rule=rule)
         except RecordError as exc:
             _reject(summary, Problem(item.origin, record_id_of(item.record), str(exc)), on_problem)
             continue
