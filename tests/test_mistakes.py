@@ -129,7 +129,7 @@ def test_load_documents_its_exit_statuses():
     (["query", "shared-relays", "-p", "limit=99999999999999999999"],
      "shared-relays: parameter limit is too large for Neo4j (64-bit integers), got 99999999999999999999"),
     (["query", "shared-relays", "-p", "limits=5"],
-     "shared-relays: unknown parameter limits; it takes minCalls (int, default 2), since (datetime, default null), "
+     "shared-relays: unknown parameter limits; it takes minCalls (int, default 2), modality (string, default audio), since (datetime, default null), "
      "until (datetime, default null), limit (int, default 100), fresh (bool, default false)"),
 ])
 def test_a_bad_query_name_or_parameter_is_a_usage_error_before_connecting(args, message):
