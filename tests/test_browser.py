@@ -2,7 +2,8 @@
 
 The user story: `callgraph browser` prints a link; opened, it fills the connect form; the user
 types the password and runs the query that is already in the editor; the result table shows
-the bad relay of the demo tenant on top. Chromium and its driver are Debian's (`.ci/run` installs them);
+the bad relay of the demo tenant on top. And `callgraph report` writes a file that, opened from
+disk with no network, draws its charts without a script error. Chromium and its driver are Debian's (`.ci/run` installs them);
 without them the tests are skipped with the reason. A failing test leaves a screenshot in
 test-output/screenshots/.
 """
@@ -38,6 +39,7 @@ def chromium():
         pytest.skip("Chromium is not installed (apt-get install chromium chromium-driver; .ci/run does it)")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the console, for driver.get_log
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--window-size=1400,1200"):
         options.add_argument(arg)
@@ -108,3 +110,25 @@ def test_a_browser_link_connects_runs_the_saved_query_and_shows_the_bad_relay_on
     rows = wait.until(lambda d: table_rows(frame) if len(table_rows(frame)) > 1 else None)
     assert rows[0][:3] == ["relayIp", "calls", "users"]
     assert rows[1][0] == f'"{tenant.BAD_RELAY}"'
+
+
+def test_the_report_opens_from_disk_and_draws_every_chart_without_a_script_error(page, demo, neo4j_server, tmp_path):
+    out = tmp_path / "report.html"
+    result = CliRunner().invoke(main, ["report", "--out", str(out), "--uri", neo4j_server.uri,
+                                       "--password", neo4j_server.password])
+    assert result.exit_code == 0, result.output
+    page.get(out.as_uri())
+    wait = WebDriverWait(page, WAIT)
+    charts = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".plotly-graph-div"))
+    assert [c.get_attribute("id") for c in charts] == [
+        "chart-daily", "chart-relay-timeline", "chart-relays", "chart-gateways", "chart-subnets", "chart-failures"]
+    wait.until(lambda d: all(c.find_elements(By.CSS_SELECTOR, "svg.main-svg") for c in charts))
+    # each chart drew its data: bars or line points
+    assert all(c.find_elements(By.CSS_SELECTOR, "g.point, path.point") for c in charts)
+    relays = page.find_elements(By.CSS_SELECTOR, "#table-shared-relays tbody tr")
+    assert relays and relays[0].find_elements(By.TAG_NAME, "td")[0].text == tenant.BAD_RELAY
+    for name in ("gateway-health", "poor-subnets", "failures"):
+        assert page.find_elements(By.CSS_SELECTOR, f"#table-{name} tbody tr"), name
+    assert page.find_elements(By.CSS_SELECTOR, "#pstn-paths .path .party")
+    severe = [entry for entry in page.get_log("browser") if entry["level"] == "SEVERE"]
+    assert severe == []
