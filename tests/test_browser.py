@@ -117,6 +117,7 @@ def test_the_report_opens_from_disk_and_draws_every_chart_without_a_script_error
     result = CliRunner().invoke(main, ["report", "--out", str(out), "--uri", neo4j_server.uri,
                                        "--password", neo4j_server.password])
     assert result.exit_code == 0, result.output
+    page.get_log("browser")  # what earlier pages logged (Browser's web fonts, offline here) is read and gone
     page.get(out.as_uri())
     wait = WebDriverWait(page, WAIT)
     charts = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".plotly-graph-div"))
