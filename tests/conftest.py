@@ -118,3 +118,11 @@ def _canon(value) -> str:
     if isinstance(value, list):
         return "[" + ",".join(_canon(v) for v in value) + "]"
     return repr(value)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Each phase's report on the test item (rep_setup, rep_call), for fixtures that act on failure."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)

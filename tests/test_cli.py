@@ -1,6 +1,8 @@
 """What a user sees when the database is not there or refuses them, and the console script itself."""
 
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -70,3 +72,73 @@ def test_every_command_is_registered_once_and_found_by_name():
     defined = {name for m in modules for name, value in vars(importlib.import_module(m)).items()
                if isinstance(value, click.Command)}
     assert defined == set(COMMANDS), "a command defined in a module but missing from COMMANDS (or the reverse)"
+
+
+def _load_demo(graph):
+    from conftest import AS_OF
+    from loader import demo as tenant
+    from loader.ingest.files import Item
+    from loader.store.load import load_records
+
+    load_records(graph, (Item(f"gen:{i}", record=r) for i, r in enumerate(tenant.generate(300, seed=1, as_of=AS_OF))))
+
+
+def _people_of_pstn_paths(graph) -> set[str]:
+    """The user names, ids and phone numbers that pstn-paths shows for the demo."""
+    from loader.queries.saved import find, run as run_saved
+
+    query = find("pstn-paths")
+    columns, rows = run_saved(graph, query, query.bind({}))
+    paths = [dict(zip(columns, row)) for row in rows]
+    users = {hop[side] for path in paths for hop in path["hops"] for side in ("from", "to") if hop[f"{side}Role"] == "user"}
+    return users | {path[end] for path in paths for end in ("caller", "callee") if path[end].startswith("+")}
+
+
+def test_report_is_one_self_contained_html_file_without_names_unless_asked(graph, neo4j_server, tmp_path):
+    from loader import demo as tenant
+
+    _load_demo(graph)
+    people = _people_of_pstn_paths(graph)
+    assert any(p.startswith("+") for p in people) and any(" " in p for p in people)  # numbers and names
+    out = tmp_path / "week.html"
+    result = run(["report", "--out", str(out), "--since", "2026-11-02", "--until", "2026-11-09"], **neo4j_server.env())
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == f"wrote the report of 300 calls to {out}\n"
+    page = out.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "calls from 2026-11-02 00:00 UTC before 2026-11-09 00:00 UTC" in page
+    assert re.findall(r"<script[^>]*>", page) == ["<script>"] * 8  # plotly.js inside, once, and the 7 charts
+    assert 'src="http' not in page and "plotly.js v" in page
+    assert tenant.BAD_RELAY in page and 'id=pstn-paths' in page
+    # the headline figures are the saved queries' own: failed segments are those of `failures`
+    failures = json.loads(run(["query", "failures", "-p", "since=2026-11-02", "-p", "until=2026-11-09", "--format",
+                               "json"], **neo4j_server.env()).stdout)
+    assert "<div class=label>calls</div><div class=value>300</div>" in page
+    assert (f"<div class=label>failed segments</div><div class=value>{sum(f['segments'] for f in failures)}</div>"
+            in page) and sum(f["segments"] for f in failures) > 0
+    assert [p for p in people if p in page] == []
+    assert "user 1" in page and "phone 1" in page
+
+    named = tmp_path / "named.html"
+    result = run(["report", "--out", str(named), "--since", "2026-11-02", "--until", "2026-11-09", "--with-names"],
+                 **neo4j_server.env())
+    assert result.returncode == 0, result.stderr
+    page = named.read_text(encoding="utf-8")
+    assert [p for p in people if p not in page] == []
+
+
+def test_report_without_plotly_says_which_extra_to_install(tmp_path, neo4j_server):
+    hidden = tmp_path / "no-plotly"
+    (hidden / "plotly").mkdir(parents=True)
+    (hidden / "plotly" / "__init__.py").write_text("raise ImportError('No module named plotly')\n")
+    result = run(["report", "--out", str(tmp_path / "r.html")], PYTHONPATH=str(hidden), **neo4j_server.env())
+    assert result.returncode == 1
+    assert result.stderr == "Error: callgraph report needs plotly: pip install 'teams-callgraph[report]'\n"
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_report_refuses_an_empty_window_and_a_missing_directory(tmp_path):
+    result = run(["report", "--out", str(tmp_path / "r.html"), "--since", "2026-11-09", "--until", "2026-11-02"])
+    assert (result.returncode, result.stderr) == (2, "Error: --since 2026-11-09 is not before --until 2026-11-02: "
+                                                     "give a window that has some time in it\n")
+    result = run(["report", "--out", str(tmp_path / "nope" / "r.html")])
+    assert result.returncode == 2 and "there is no directory" in result.stderr

@@ -86,6 +86,10 @@ def test_the_installed_callgraph_loads_and_runs_a_saved_query(installed, graph, 
 
 def test_the_installed_callgraph_prints_a_browser_link_per_query(installed):
     lines = installed.run("browser").stdout.splitlines()
+    # first the :style line of the style sheet the wheel ships (loader/cypher/callgraph.grass)
+    assert lines[0].startswith("Style for the graph view") and lines[1].startswith('  :style {"node":')
+    assert '"node.Relay":{' in lines[1]
+    lines = lines[3:]
     names = [line.split(":")[0] for line in lines if line and not line.startswith(" ")]
     links = [line.strip() for line in lines if line.startswith("  ")]
     assert names == QUERY_NAMES

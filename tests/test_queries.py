@@ -18,6 +18,7 @@ from loader import demo as tenant
 from loader.cli import main
 from loader.errors import QueryError
 from loader.store.load import load_records
+from loader.queries.browser import statement
 from loader.queries.saved import CYPHER_DIR, load_all, parse, run
 from loader.ingest.files import Item
 from loader.queries.summaries import summarize
@@ -464,8 +465,9 @@ def test_browser_links_carry_one_statement_with_the_values_in_place(loaded):
     assert result.exit_code == 0
     assert "shared-relays: Media relays shared by calls" in result.output
     assert "connectURL=neo4j%3A%2F%2Fneo4j%40127.0.0.1%3A7687&db=neo4j&cmd=edit&arg=" in result.output
-    text = load_all()["shared-relays"].browser_text()
-    assert "WHERE calls >= (2)" in text and "LIMIT (100)" in text and "$" not in text
+    text = statement(load_all()["shared-relays"])
+    assert "WHERE calls >= (2 /*minCalls*/)" in text and "LIMIT (100 /*limit*/)" in text and "$" not in text
+    assert text.splitlines()[1].startswith("// values: minCalls = 2, since = null, until = null, limit = 100, fresh = false")
     with loaded.session(read=True) as session:  # as Browser runs it: the text alone, no parameters
         rows = session.execute_read(lambda tx: tx.run(text).data())
     assert rows[0]["relayIp"] == tenant.BAD_RELAY
@@ -526,3 +528,27 @@ def test_classify_cqd_legacy_changes_the_demo_numbers_as_the_old_rule_computes_t
     assert bad_cqd["relayIp"] == bad_legacy["relayIp"] == tenant.BAD_RELAY
     assert bad_legacy["poorStreams"] > bad_cqd["poorStreams"]
     assert cqd[("shared-relays", "video")][0]["relayIp"] == tenant.BAD_RELAY  # video is poor there too
+
+
+def test_favorites_and_the_aura_csv_carry_every_saved_query_by_category(loaded, tmp_path):
+    import csv
+    import zipfile
+    runner = CliRunner()
+    zip_path, csv_path = tmp_path / "callgraph.zip", tmp_path / "callgraph.csv"
+    result = runner.invoke(main, ["browser", "--favorites", str(zip_path), "--aura-csv", str(csv_path)])
+    assert result.exit_code == 0, result.output
+    queries = load_all()
+    with zipfile.ZipFile(zip_path) as archive:
+        names = sorted(archive.namelist())
+        assert names == sorted(f"{q.category}/{q.name}.cypher" for q in queries.values())
+        relays = archive.read("network/shared-relays.cypher").decode()
+    assert relays == statement(queries["shared-relays"])
+    with loaded.session(read=True) as session:  # a favorite runs as it is: no parameters
+        assert session.execute_read(lambda tx: tx.run(relays).data())[0]["relayIp"] == tenant.BAD_RELAY
+    rows = list(csv.DictReader(csv_path.open(encoding="utf-8")))
+    folders = {r["id"]: r["name"] for r in rows if r["isFolder"] == "true"}
+    assert sorted(folders.values()) == sorted({q.category for q in queries.values()})
+    saved_rows = {r["name"]: r for r in rows if r["isFolder"] == "false"}
+    assert set(saved_rows) == set(queries)
+    assert folders[saved_rows["shared-relays"]["parentId"]] == "network"
+    assert saved_rows["shared-relays"]["query"] == relays

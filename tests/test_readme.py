@@ -11,6 +11,7 @@ new example is run unless it is listed here. A comment that quotes output ending
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -67,8 +68,9 @@ def rows_of(command: str, stdout: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def results(_session_graph, neo4j_server):
-    """The demo tenant loaded as `callgraph demo` loads it, then every runnable line, in order."""
+def results(_session_graph, neo4j_server, tmp_path_factory):
+    """The demo tenant loaded as `callgraph demo` loads it, then every runnable line, in order, in
+    a directory of its own (the files an example writes, such as the report, land there)."""
     with _session_graph.session() as session:
         session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
     runner = CliRunner()
@@ -76,7 +78,8 @@ def results(_session_graph, neo4j_server):
     demo = runner.invoke(main, ["demo"], env=env)
     assert demo.exit_code == 0, demo.output
     assert "2000 loaded" in demo.output
-    return {command: runner.invoke(main, shlex.split(command)[1:], env=env) for command, _ in RUN}
+    with contextlib.chdir(tmp_path_factory.mktemp("readme")):
+        return {command: runner.invoke(main, shlex.split(command)[1:], env=env) for command, _ in RUN}
 
 
 def test_the_skipped_lines_are_in_the_readme_and_everything_else_runs():
@@ -96,6 +99,8 @@ def test_a_readme_example_does_what_it_says_on_the_demo(results, command, commen
         assert rows_of(command, result.stdout) > 0, f"{command} returned no rows on the demo tenant"
     elif args[1] == "queries":
         assert rows_of(command, result.stdout) == len(load_all())
+    elif args[1] == "report":
+        assert re.fullmatch(r"wrote the report of [1-9][\d,]* calls to week\.html\n", result.output)
     elif args[1] == "browser":
         assert result.stdout.count("/browser/?connectURL=") == len(load_all())
     promised = re.search(r'"(.*?)\s*\.\.\."', comment)

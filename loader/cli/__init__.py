@@ -2,9 +2,9 @@
 
 Each command family is one thin module over the library (``load``: schema, load, export;
 ``query``: the saved queries, summaries and Browser links; ``demo``: the synthetic tenant;
-``msgraph``: fetch and sync). :data:`COMMANDS` registers every command once, by the module
-that defines it, which is imported only when the command is named: a load does not pay
-for the Graph client or the saved queries. Errors are turned into one line and an exit
+``msgraph``: fetch and sync; ``report``: the HTML report). :data:`COMMANDS` registers every
+command once, by the module that defines it, which is imported only when the command is
+named: a load does not pay for the Graph client or the saved queries. Errors are turned into one line and an exit
 status here, once, for every command (:mod:`loader.errors`).
 """
 
@@ -26,6 +26,7 @@ COMMANDS = {
     "queries": "query", "query": "query", "summarize": "query", "browser": "query",
     "generate": "demo", "demo": "demo",
     "fetch": "msgraph", "sync": "msgraph",
+    "report": "report",
 }
 
 

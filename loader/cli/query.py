@@ -7,18 +7,18 @@ import csv
 import json
 import sys
 import time
-from urllib.parse import quote, urlencode
 
 import click
 
 from ..errors import ParameterError, printable
+from ..queries.browser import aura_csv, browser_base, favorites_zip, link, statement
 from ..queries.saved import find, load_all, run
+from ..queries.style import style_command
 from ..queries.summaries import state as summaries_state, summarize as build_summaries
-from ..store.connection import shown_uri
 from ..store.classify import rule_in_force
 from ..store.schema import ensure_schema
 from ..times import AGES
-from .common import neo4j_options, open_graph
+from .common import neo4j_options, open_graph, output_file
 
 FORMATS = click.Choice(["table", "json", "csv"])
 
@@ -181,21 +181,44 @@ def _cut(text: str, width: int) -> str:
 
 
 @click.command()
-@click.option("--url", default="http://127.0.0.1:7474", show_default=True,
-              help="Where Neo4j Browser is served (the /browser/ path is added).")
+@click.option("--url", default=None,
+              help="Where Neo4j Browser is served (the /browser/ path is added) [default: the host of --uri "
+                   "on --http-port].")
+@click.option("--http-port", envvar="NEO4J_HTTP_PORT", default=7474, show_default=True, type=click.IntRange(1, 65535),
+              help="Neo4j's HTTP port, where Browser is served [env NEO4J_HTTP_PORT, as scripts/neo4j takes it].")
+@click.option("--favorites", "favorites", metavar="FILE.zip", default=None,
+              help="Instead, write every saved query as a Browser favorite (a folder per category) into "
+                   "this zip: drop it on Browser's Favorites drawer.")
+@click.option("--aura-csv", "aura", metavar="FILE", default=None,
+              help="Instead, write the saved queries as the CSV that the Saved Cypher drawer of Aura's "
+                   "query tool imports.")
 @neo4j_options
-def browser(url, uri, username, password, database):
+def browser(url, http_port, favorites, aura, uri, username, password, database):
     """Print a Neo4j Browser link for each saved query that opens it ready to run.
 
-    The link fills the connect form (user included; you type the password) and puts the
-    query in the editor with its default parameter values written in; press run. To keep
-    the queries, drag the files of cypher/ onto Browser's Favorites instead.
+    \b
+    A link fills the connect form (user included; you type the password) and puts the query
+    in the editor as one statement: its values written in place, each named where it
+    stands (LIMIT 100 /*limit*/) and listed on the first line; press run, or edit a value
+    first. The :style line printed first colours and captions the graph view (the local
+    server of scripts/neo4j applies it on connect).
+    \b
+    Examples:
+      callgraph browser                               links for the server of NEO4J_URI
+      callgraph browser --favorites callgraph.zip     one drop onto Browser's Favorites
+      callgraph browser --aura-csv callgraph.csv      for Aura: Query > Saved Cypher > Import
     """
-    del password  # links never carry it, nor what the URI may carry
-    scheme, sep, rest = uri.partition("://")
-    rest = rest.rpartition("@")[2]
-    connect_url = f"{scheme}://{username}@{rest}" if sep else shown_uri(uri)
-    links = [(q, q.browser_text()) for q in load_all().values()]
-    for q, text in links:
-        args = urlencode({"connectURL": connect_url, "db": database, "cmd": "edit"}) + "&arg=" + quote(text)
-        click.echo(f"{q.name}: {q.title}\n  {url.rstrip('/')}/browser/?{args}\n")
+    del password  # links never carry it
+    saved = list(load_all().values())
+    if favorites or aura:
+        for path, data in ((favorites, lambda: favorites_zip(saved)), (aura, lambda: aura_csv(saved).encode())):
+            if path:
+                with open(output_file(path, "--favorites" if path == favorites else "--aura-csv"), "wb") as f:
+                    f.write(data())
+                click.echo(f"wrote {len(saved)} saved queries to {path}", err=True)
+        return
+    base = browser_base(url, uri, http_port)
+    texts = [(q, statement(q)) for q in saved]
+    click.echo(f"Style for the graph view (run once in Browser):\n  {style_command()}\n")
+    for q, text in texts:
+        click.echo(f"{q.name}: {q.title}\n  {link(base, uri, username, database, text)}\n")

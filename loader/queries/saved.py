@@ -99,22 +99,6 @@ class SavedQuery:
         body = "\n".join(line for line in self.text.splitlines() if not line.startswith("//"))
         return re.search(r"quality|[pP]oorStreams|[rR]atedStreams", body) is not None
 
-    def browser_text(self) -> str:
-        """The query for a Browser link: one statement, with the header's :param values in place.
-
-        Browser shows no result table for the last statement of a multi-statement run, and a
-        separate `cmd=params` link does not survive the next page load, so the values go into
-        the text itself (`LIMIT (100)`). Header comments are left out: Browser cuts a link's
-        argument at '&' or '#', which prose may contain.
-        """
-        values = dict(self.browser_params)
-        body = "\n".join(line for line in self.text.splitlines() if not line.startswith("//"))
-        body = re.sub(r"\$(\w+)", lambda m: f"({values[m.group(1)]})" if m.group(1) in values else m.group(0), body)
-        text = f"// {self.name}: {self.title} (edit the values in parentheses)\n{body}\n"
-        if "&" in text or "#" in text:
-            raise QueryError(f"{self.path}: a Browser link cannot carry '&' or '#'; rewrite the query without them")
-        return text
-
     def bind(self, given: dict[str, str]) -> dict[str, object]:
         """Typed parameters from ``key=value`` strings, defaults filled in; clear errors otherwise."""
         known = {p.name: p for p in self.params}
