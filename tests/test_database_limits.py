@@ -122,7 +122,7 @@ def test_three_loaders_at_once_on_overlapping_input_give_the_graph_of_one_load(g
 # server's) with a small per-transaction memory limit, which the outage test may also stop and
 # start without disturbing the session's server.
 OWN_BOLT, OWN_HTTP = BOLT_PORT + 2, HTTP_PORT + 2
-TRANSACTION_MAX = "32m"
+TRANSACTION_MAX = "48m"  # the streams carry verdicts (quality, poorReasons, modality): 32m no longer held a chunk
 
 
 def own_server_env() -> dict:

@@ -467,7 +467,8 @@ def test_browser_links_carry_one_statement_with_the_values_in_place(loaded):
     assert "connectURL=neo4j%3A%2F%2Fneo4j%40127.0.0.1%3A7687&db=neo4j&cmd=edit&arg=" in result.output
     text = statement(load_all()["shared-relays"])
     assert "WHERE calls >= (2 /*minCalls*/)" in text and "LIMIT (100 /*limit*/)" in text and "$" not in text
-    assert text.splitlines()[1].startswith("// values: minCalls = 2, since = null, until = null, limit = 100, fresh = false")
+    assert text.splitlines()[1].startswith("// values: minCalls = 2, modality = 'audio', since = null, until = null, limit = 100, "
+                                           "fresh = false")
     with loaded.session(read=True) as session:  # as Browser runs it: the text alone, no parameters
         rows = session.execute_read(lambda tx: tx.run(text).data())
     assert rows[0]["relayIp"] == tenant.BAD_RELAY
