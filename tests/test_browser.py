@@ -139,7 +139,7 @@ def test_connecting_applies_the_style_and_opens_the_investigation_guide_whose_qu
         guide.find_element(By.CSS_SELECTOR, "[data-testid=nextSlide]").click()
     wait.until(lambda d: "2. Which relay, building, gateway?" in guide.text)
     blocks = guide.find_elements(By.CSS_SELECTOR, "pre.runnable")
-    assert [b.text.strip() for b in blocks] == [statement(load_all()[n]).strip()
+    assert [b.get_attribute("textContent").strip() for b in blocks] == [statement(load_all()[n]).strip()
                                                 for n in ("shared-relays", "relay-timeline", "gateway-health")]
     blocks[0].click()
     wait.until(lambda d: "// shared-relays:" in d.find_element(By.CSS_SELECTOR, "[data-testid=activeEditor]").text)

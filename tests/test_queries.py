@@ -580,7 +580,7 @@ def _slides(guide: str) -> list[tuple[str, list[str], list[str]]]:
     """Each slide's heading, the names of its saved queries, and its runnable blocks (as text)."""
     return [(html.unescape(re.search(r"<h3>(.*?)</h3>", slide).group(1)),
              re.findall(r"<small>([\w-]+) · ", slide),
-             [html.unescape(block) for block in re.findall(r'<pre class="runnable">(.*?)</pre>', slide, re.S)])
+             [html.unescape(block) for block in re.findall(r'<pre class="runnable"[^>]*>(.*?)</pre>', slide, re.S)])
             for slide in re.findall(r"<slide\b.*?</slide>", guide, re.S)]
 
 

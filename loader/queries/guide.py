@@ -63,7 +63,7 @@ def _query_html(q: SavedQuery) -> str:
         rows = "".join(f"<li><code>{e(p.describe())}</code>: {e(p.doc)}</li>"
                        for p in q.params)
         parts.append(f"<ul>{rows}</ul>")
-    parts.append(f'<pre class="runnable">{e(statement(q))}</pre>')
+    parts.append(f'<pre class="runnable" style="max-height: 9em; overflow: auto">{e(statement(q))}</pre>')
     return "\n".join(parts)
 
 
