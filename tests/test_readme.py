@@ -37,6 +37,9 @@ SKIPPED = {  # line (its comment stripped) -> why the demo cannot run it
     "callgraph fetch --since 7d --pstn --out week.jsonl": "needs Graph credentials",
     "callgraph fetch --id 2f1a...e9 --out one.jsonl": "needs Graph credentials (and an id of the reader's)",
     "callgraph sync --summarize": "needs Graph credentials",
+    "callgraph buildings --check buildings.csv": "reads the reader's own building data file",
+    "callgraph buildings buildings.csv": "reads the reader's own building data file",
+    "callgraph endpoints endpoints.csv": "reads the reader's own endpoint data file",
 }
 
 
