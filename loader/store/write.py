@@ -682,7 +682,7 @@ def delete_all_orphans(graph: Graph) -> dict[str, int]:
     loads run: one that merged a node and has not linked it yet finds it gone and merges it again
     (:class:`SharedNodeGone`); a node that one links while the sweep removes it stays (the sweep's
     transaction fails and is tried again, or the node is left for the next sweep). It reads each
-    label's nodes once (about 60 ms for 100,000 endpoints, see docs/benchmarks.md).
+    label's nodes once (100-250 ms for 100,000 endpoints, see docs/benchmarks.md).
     """
     deleted = {}
     for label in _LINKED_TO:
