@@ -205,7 +205,7 @@ def test_a_big_record_whose_writing_was_interrupted_is_written_again(limited, tm
     big = meeting(1500)
     rows = transform_record(big)
     # as a killed load leaves it: the record and the first of its chunks, still marked
-    monkeypatch.setattr(write, "_write_chunks", lambda graph, token, rid, values, extras, chunks, head: write._write_chunk(
+    monkeypatch.setattr(write, "_write_chunks", lambda graph, token, rid, values, extras, chunks, head, **_: write._write_chunk(
         graph, token, rid, values, extras, chunks[0], False))
     write.write_batch(graph, [rows])
     monkeypatch.undo()

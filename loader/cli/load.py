@@ -21,8 +21,8 @@ from .common import (after_load, echo_over, format_summary, ignored_lines, neo4j
 @click.command()
 @neo4j_options
 @click.option("--cleanup", is_flag=True,
-              help="Also remove the endpoints and relays no call links to, which a load that was killed or lost "
-                   "its server may leave (run it while no load is running).")
+              help="Also remove the endpoints, relays and SBCs nothing links to, which a load that was killed or "
+                   "lost its server may leave (every load ends by removing them too; safe while loads run).")
 def schema(uri, username, password, database, cleanup):
     """Create callgraph's constraints and indexes (idempotent; `load` does this too)."""
     with open_graph(uri, username, password, database) as graph:

@@ -27,7 +27,7 @@ from .classify import rule_in_force
 from .connection import Graph
 from .logrows import link_log_rows, write_log_rows
 from .places import map_in_force
-from .write import delete_orphans, write_batch
+from .write import delete_all_orphans, write_batch
 
 
 @dataclass
@@ -83,15 +83,11 @@ def load_records(graph: Graph, items: Iterable[Item], batch_size: int = 100, wri
     summary = Summary()
     batch: dict[str, tuple[str, RecordRows]] = {}  # record id -> (where it was read, its rows)
 
-    unlinked: dict[str, set] = {}  # shared nodes that replaced trees linked to
-
     def record(result, origins: dict) -> None:
         for rid, reason in result.rejected.items():
             _reject(summary, Problem(origins[rid], rid, reason), on_problem)
         summary.counts.update(result.counts)
         summary.elements += result.elements
-        for label, keys in result.unlinked.items():
-            unlinked.setdefault(label, set()).update(keys)
         if on_batch:
             on_batch(summary)
 
@@ -113,7 +109,7 @@ def load_records(graph: Graph, items: Iterable[Item], batch_size: int = 100, wri
             _transform_all(items, batch, batch_size, tenant_id, rule, summary, on_problem, flush, log_rows, places)
             flush()
             log_rows.flush()
-        delete_orphans(graph, unlinked)
+        delete_all_orphans(graph)  # of replaced trees, refused records, and loads interrupted before this one
         log_rows.link()
     except DatabaseError:  # the server is away: the summaries were made stale when the writing began
         writing = False

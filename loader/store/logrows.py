@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..model import NODE_BY_LABEL
 from .connection import Graph, Rows
-from .write import datetimes_set
+from .write import GONE_TRIES, datetimes_set, gone
 
 _LOG_ROWS = """
 UNWIND $rows AS row
@@ -35,8 +35,14 @@ def write_log_rows(graph: Graph, rows: list) -> int:
             statement = _LOG_ROWS.format(label=label, datetimes=datetimes_set(NODE_BY_LABEL[label], "row.props"))
             tx.run(statement, rows=Rows(batch)).consume()
 
-    with graph.session() as session:
-        session.execute_write(tx_work)
+    for tries_left in reversed(range(GONE_TRIES)):
+        try:
+            with graph.session() as session:
+                session.execute_write(tx_work)
+            break
+        except Exception as exc:  # an endpoint removed as unlinked by another load's end while this one merged it
+            if not (gone(exc) and tries_left):
+                raise
     return len(rows)
 
 
