@@ -22,6 +22,14 @@ A call record becomes a tree owned by that record, plus links to nodes shared by
     (:Summaries), (:SummaryRow)  <- the saved aggregates' whole results, kept by `callgraph summarize`
     (:QualityRule)  <- the rule the streams' verdicts follow, set by `callgraph classify`
 
+The admin's own map, from CQD's building data file (`callgraph buildings`), and where each
+client end of each media line was (see Buildings and networks):
+
+    (:Building)<-[:IN_BUILDING]-(:Network)<-[:CALLER_AT|CALLEE_AT]-(:Media)
+    (:BuildingMap)  <- one node: the file in force, its version, whether every line is placed
+    (:Device)  <- CQD's endpoint data file (`callgraph endpoints`): joined on the machine name
+                  that Segment-[:CALLER|CALLEE]->Endpoint edges carry (`name`)
+
 Owned nodes are replaced as a whole when a newer version of the record arrives; shared
 nodes (Endpoint, Relay) are merged by key and never carry what varies per call: device,
 user agent, network and feedback sit on the CALLER/CALLEE edges and on Media.
@@ -302,6 +310,7 @@ class NodeType:
     derived: tuple = ()  # (name, description) of properties callgraph adds
     indexes: tuple = ()  # properties the saved queries start from, a tuple of them for a composite index
     # (each index slows every write)
+    by_file: bool = False  # written from the admin's own files (buildings, endpoints), never by a load
 
     def index_columns(self) -> list[tuple]:
         """Each index as the tuple of its properties (one for a single-property index)."""
@@ -504,6 +513,100 @@ SUMMARY_ROW_NODE = NodeType(
     indexes=(("query", "rank"),),
 )
 
+# --- The admin's own map: CQD's building data file and endpoint data file --------------------
+#
+# Column order of CQD's building data file (no header; the 15th column is optional), and the
+# property each becomes: (column, node, property, kind). Kinds: string, address, prefix, bool.
+BUILDING_FILE_COLUMNS = (
+    ("NetworkIP", "Network", "address", "address"),
+    ("NetworkName", "Network", "name", "string"),
+    ("NetworkRange", "Network", "prefixLength", "prefix"),
+    ("BuildingName", "Building", "name", "string"),
+    ("OwnershipType", "Building", "ownershipType", "string"),
+    ("BuildingType", "Building", "buildingType", "string"),
+    ("BuildingOfficeType", "Building", "officeType", "string"),
+    ("City", "Building", "city", "string"),
+    ("ZipCode", "Building", "zipCode", "string"),
+    ("Country", "Building", "country", "string"),
+    ("State", "Building", "state", "string"),
+    ("Region", "Building", "region", "string"),
+    ("InsideCorp", "Network", "insideCorp", "bool"),
+    ("ExpressRoute", "Network", "expressRoute", "bool"),
+    ("VPN", "Network", "vpn", "bool"),
+)
+# CQD's endpoint data file: six strings, no header -> (:Device) properties.
+ENDPOINT_FILE_COLUMNS = (("EndpointName", "name"), ("EndpointModel", "model"), ("EndpointType", "type"),
+                         ("EndpointLabel1", "label1"), ("EndpointLabel2", "label2"), ("EndpointLabel3", "label3"))
+# What CQD takes in one upload, and so do we.
+PLACE_FILE_MAX_BYTES = 50 * 1024 * 1024
+PLACE_FILE_MAX_ROWS = 1_000_000
+
+BUILDING_NODE = NodeType(
+    "Building", "name", False,
+    "A building of the admin's map (CQD's building data file, `callgraph buildings`): the file's BuildingName and "
+    "the details of the first row that names it.",
+    derived=tuple((prop, f"`{column}`") for column, node, prop, _ in BUILDING_FILE_COLUMNS if node == "Building"),
+    by_file=True,
+)
+NETWORK_NODE = NodeType(
+    "Network", "key", False,
+    "One row of the building data file: a network range (a subnet or a supernet) in a building. Ranges never "
+    "overlap (a file with overlapping rows is refused), so an address lies in one Network at most.",
+    derived=(
+        ("key", "`<NetworkIP>/<NetworkRange>` normalised: `10.51.4.0/24`, IPv6 compressed (`2001:db8::/48`)"),
+        ("address", "`NetworkIP`: the range's network address, normalised"),
+        ("prefixLength", "`NetworkRange` (int): the prefix length"),
+        ("name", "`NetworkName`"),
+        ("insideCorp", "`InsideCorp` (bool): on the corporate network"),
+        ("expressRoute", "`ExpressRoute` (bool)"),
+        ("vpn", "`VPN` (bool; false when the file has 14 columns): placed by each end's own `ipAddress`, since VPN "
+                "clients report unreliable subnets"),
+        ("line", "the line of the file the row was on"),
+    ),
+    by_file=True,
+)
+BUILDING_MAP_NODE = NodeType(
+    "BuildingMap", "id", False,
+    "The building data file in force; absent until the first `callgraph buildings`.",
+    derived=(
+        ("id", "always `all`: one such node"),
+        ("file", "the file's name as given"),
+        ("loadedAt", "when it was loaded"),
+        ("networks", "rows (Network nodes)"),
+        ("buildings", "Building nodes"),
+        ("version", "raised by each file loaded"),
+        ("complete", "false while the media lines already loaded are placed again; true when every client end "
+                     "follows this map"),
+        ("placedEnds", "client ends placed in a Network by the last re-placement (with the loads since, more)"),
+    ),
+    by_file=True,
+)
+DEVICE_NODE = NodeType(
+    "Device", "name", False,
+    "A machine of CQD's endpoint data file (`callgraph endpoints`), joined at query time on the machine name of "
+    "a segment end: `(:Segment)-[e:CALLER|CALLEE]->() MATCH (d:Device {name: e.name})`.",
+    derived=tuple((prop, f"`{column}`") for column, prop in ENDPOINT_FILE_COLUMNS),
+    by_file=True,
+)
+
+# Where a client end is placed (docs/graph-model.md; loader.places.lookup implements it).
+PLACEMENT_RULES = (
+    "**Client ends only**: a media line's caller or callee end is placed when the segment's end on that side"
+    " is not a service endpoint (`endpointType` on `(:Segment)-[:CALLER|CALLEE]->()` is not"
+    " `serviceEndpoint`): for a server-client stream only the client end counts, as in CQD. A conference"
+    " server, gateway or voicemail is never placed.",
+    "**By subnet**: the end's `subnet` (`callerNetworkSubnet`, Graph's `networkInfo.subnet`) is looked up in"
+    " the ranges of the rows without VPN; the row whose range contains it wins (a supernet `10.60.0.0/16`"
+    " holds `10.60.7.0`). Ranges never overlap, so at most one row matches. IPv4 and IPv6 alike.",
+    "**VPN rows by address**: a `VPN=1` row holds the ends whose own `ipAddress` (`callerNetworkIpAddress`)"
+    " lies in its range, whatever their subnet says (VPN clients report unreliable subnets); that comes"
+    " first, and a subnet alone never places an end in a VPN row.",
+    "**Unplaced**: an end whose subnet no row contains (or that reports none) has no `CALLER_AT`/`CALLEE_AT`"
+    " edge: the subnets the admin must add to the file.",
+    "**Always the map in force**: a load places the records it writes by the map it read when it began;"
+    " `callgraph buildings` places every media line already loaded again, in batches (`BuildingMap.complete`"
+    " is false meanwhile), so loading calls before or after the file gives the same graph.",
+)
 
 
 @dataclass(frozen=True)
@@ -532,7 +635,7 @@ LOG_ROW_KIND_BY_LABEL = {kind.label: kind for kind in LOG_ROW_KINDS}
 
 NODES = (CALL_RECORD_NODE, SESSION_NODE, SEGMENT_NODE, MEDIA_NODE, STREAM_NODE, ENDPOINT_NODE, RELAY_NODE,
          PSTN_CALL_NODE, DIRECT_ROUTING_CALL_NODE, SBC_NODE, SYNC_STATE_NODE, SUMMARIES_NODE, SUMMARY_ROW_NODE,
-         QUALITY_RULE_NODE)
+         QUALITY_RULE_NODE, BUILDING_NODE, NETWORK_NODE, BUILDING_MAP_NODE, DEVICE_NODE)
 NODE_BY_LABEL = {n.label: n for n in NODES}
 
 APPEARANCE_GROUPS = (
@@ -616,6 +719,10 @@ RELS = (
             derived=PART_OF_DERIVED),
     RelType("PART_OF", "DirectRoutingCall", "CallRecord", "the same for a Direct Routing row",
             derived=PART_OF_DERIVED),
+    RelType("IN_BUILDING", "Network", "Building", "the row's BuildingName"),
+    RelType("CALLER_AT", "Media", "Network", "the caller end of this media line was in this network (client ends "
+                                           "only; see Buildings and networks)"),
+    RelType("CALLEE_AT", "Media", "Network", "the same for the callee end"),
 )
 
 # --- Stream verdicts: the Call Quality Dashboard's classification ---------------------------
@@ -905,7 +1012,9 @@ def markdown() -> str:
            ""]
     for node in NODES:
         out += [f"## (:{node.label})", "", node.doc, "",
-                f"Key: `{node.key}` (unique constraint)." + (" Owned by one record." if node.owned else " Shared across calls."), ""]
+                f"Key: `{node.key}` (unique constraint)." + (" Owned by one record." if node.owned else
+                                                             " From the admin's own file." if node.by_file else
+                                                             " Shared across calls."), ""]
         if node.indexes:
             out += ["Indexed: " + ", ".join(f"`{', '.join(props)}`" + (" (one composite index)" if len(props) > 1 else "")
                                             for props in node.index_columns()) + ".", ""]
@@ -929,6 +1038,12 @@ def markdown() -> str:
             out += [f"### [:{rel.type}] properties (from {', '.join(starts)})", ""]
             out += _prop_table(rel.props, rel.groups, derived_rows)
     out += quality_markdown()
+    out += ["## Buildings and networks", "",
+            "Each client end of each media line is placed in the admin's map (`callgraph buildings FILE`, CQD's"
+            " building data file) by these rules; a Browser user walks"
+            " `(:Building)<-[:IN_BUILDING]-(:Network)<-[:CALLER_AT|CALLEE_AT]-(:Media)<-[:CONTAINS]-(:Segment)`"
+            " up to the call record:", ""]
+    out += [f"- {rule}" for rule in PLACEMENT_RULES]
     out += ["", "## Values that make no sense", "",
             "What the loader does with input no well-behaved Graph sends; a rejected record is named by its"
             " file, place and id, and the records around it load:", ""]

@@ -285,6 +285,67 @@ def test_fetch_from_a_sign_in_service_that_is_not_there(tmp_path):
                      "--since: " + ONE_TIME_MESSAGE)
 
 
+# --- the admin's map: CQD's building and endpoint data files -------------------------------
+
+ROW = "10.51.4.0,OSL Wi-Fi,24,OSL-LAB,Owned,Lab,Engineering,Oslo,0150,Norway,Oslo,EMEA,1,0"
+REFUSED = "; the file was refused whole and nothing was changed: fix it and run the command again"
+BUILDING_COLUMNS = ("NetworkIP, NetworkName, NetworkRange, BuildingName, OwnershipType, BuildingType, "
+                    "BuildingOfficeType, City, ZipCode, Country, State, Region, InsideCorp, ExpressRoute, VPN")
+
+
+@pytest.mark.parametrize("command, text, message", [
+    ("buildings", "NetworkIP,NetworkName,NetworkRange,BuildingName\n" + ROW + "\n",
+     "line 1: looks like a header row ('NetworkIP', 'NetworkName', 'NetworkRange', ...): CQD's building data file "
+     f"has no header (its columns are, in order: {BUILDING_COLUMNS} (VPN optional)); remove the line"),
+    ("buildings", ROW + "\n10.51.5.0,OSL wired,24,OSL-LAB,Owned,Lab\n",
+     "line 2: 6 columns; a building data file has 14 or 15 (with VPN): " + BUILDING_COLUMNS
+     + '. A field with a comma must be quoted in CSV ("Oslo, Lab")'),
+    ("buildings", ROW + "\n" + ROW.replace("10.51.4.0", "10.51.5.0") + ",1\n",
+     "line 2: 15 columns, but the file's first row has 14: every row needs the same columns (add or remove the "
+     "VPN column)"),
+    ("buildings", ROW.replace(",1,0", ",true,0") + "\n",
+     "line 1, column 13 (InsideCorp): 'true': expected 0 or 1 (CQD's booleans; not true/false or yes/no)"),
+    ("buildings", ROW.replace("10.51.4.0", "10.51.4.300") + "\n",
+     "line 1, column 1 (NetworkIP): '10.51.4.300' is not an IPv4 or IPv6 address: write the range's network "
+     "address, e.g. 10.51.4.0 or 2001:db8:4::"),
+    ("buildings", ROW.replace("10.51.4.0", "10.51.4.7") + "\n",
+     "line 1, column 1 (NetworkIP): 10.51.4.7 is not the network address of a /24 range: write 10.51.4.0 (or "
+     "give the NetworkRange the address starts)"),
+    ("buildings", ROW.replace(",24,", ",/24,") + "\n",
+     "line 1, column 3 (NetworkRange): '/24' is not a number: NetworkRange is the prefix length, e.g. 24 for a "
+     "/24 (255.255.255.0)"),
+    ("buildings", ROW.replace(",24,", ",33,") + "\n",
+     "line 1, column 3 (NetworkRange): 33 is more than an IPv4 prefix can be (0-32)"),
+    ("buildings", "\n\n", "no rows: a building data file has one network a row, no header; its columns are, "
+                           f"in order: {BUILDING_COLUMNS} (VPN optional)"),
+    ("endpoints", "EndpointName,EndpointModel,EndpointType,EndpointLabel1,EndpointLabel2,EndpointLabel3\n",
+     "line 1: looks like a header row ('EndpointName', 'EndpointModel', 'EndpointType', ...): CQD's endpoint data "
+     "file has no header (columns EndpointName, EndpointModel, EndpointType, EndpointLabel1, EndpointLabel2, "
+     "EndpointLabel3); remove the line"),
+    ("endpoints", "PC-1,Model,Laptop\n",
+     "line 1: 3 columns; an endpoint data file has 6: EndpointName, EndpointModel, EndpointType, EndpointLabel1, "
+     "EndpointLabel2, EndpointLabel3. A field with a comma must be quoted in CSV"),
+    ("endpoints", "PC-1,Model,Laptop,,,\nPC-1,Other,Laptop,,,\n",
+     "line 2, column 1 (EndpointName): 'PC-1' again (first on line 1): name each machine once"),
+])
+def test_a_map_file_cqd_would_refuse_is_refused_before_connecting_naming_line_and_column(tmp_path, command, text,
+                                                                                          message):
+    path = tmp_path / "map.csv"
+    path.write_text(text)
+    assert_one_error(callgraph(command, path), 2, f"{path} {message}{REFUSED}".replace(f"{path} no rows", f"{path}: no rows"))
+    assert_one_error(callgraph(command, "--check", path), 2,
+                     f"{path} {message}{REFUSED}".replace(f"{path} no rows", f"{path}: no rows"))
+
+
+def test_a_map_file_that_is_not_there_or_too_big(tmp_path):
+    assert_one_error(callgraph("buildings", tmp_path / "nope.csv"), 2, f"{tmp_path / 'nope.csv'}: no such file")
+    big = tmp_path / "big.csv"
+    with big.open("wb") as out:
+        out.truncate(50 * 1024 * 1024 + 1)
+    assert_one_error(callgraph("buildings", big), 2, f"{big}: 52,428,801 bytes, more than the 50 MB CQD takes in "
+                                                     f"one file: split it (CQD refuses it too){REFUSED}")
+
+
 # --- Ctrl-C and a closed pipe ----------------------------------------------------------------
 
 def test_ctrl_c_in_the_middle_of_a_load(neo4j_server, graph, tmp_path):

@@ -27,6 +27,7 @@ COMMANDS = {
     "generate": "demo", "demo": "demo",
     "fetch": "msgraph", "sync": "msgraph",
     "report": "report",
+    "buildings": "places", "endpoints": "places",
 }
 
 

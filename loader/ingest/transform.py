@@ -41,6 +41,7 @@ from ..model import (
     modality_of,
     verdict_plan,
 )
+from ..places.lookup import Lookup, placements
 from .tree import RecordRows
 from .values import CONVERTERS, DroppedValue, FieldError, show, check_nesting, in_int64, text, to_string
 
@@ -422,21 +423,23 @@ def record_id_of(record: object) -> str | None:
 
 
 def transform_record(record: object, tenant_id: str | None = None, source: str | None = None,
-                     rule: str = DEFAULT_QUALITY_RULE) -> RecordRows:
+                     rule: str = DEFAULT_QUALITY_RULE, places: Lookup | None = None) -> RecordRows:
     """All node and relationship rows of one Graph callRecord; streams are judged by ``rule``
-    (a name of :data:`loader.model.QUALITY_RULES`)."""
+    (a name of :data:`loader.model.QUALITY_RULES`); with ``places`` (the admin's map), each
+    client end of each media line is placed in its network (CALLER_AT, CALLEE_AT)."""
     if not isinstance(record, dict):
         raise RecordError(f"expected a callRecord object, got {type(record).__name__}")
     if record_id_of(record) is None:
         raise RecordError("record has no id" if record.get("id") is None else
                           f"id: expected a non-empty string, got {show(record.get('id'))}")
     try:
-        return _transform(record, record["id"], tenant_id, source, VERDICT_PLANS[rule])
+        return _transform(record, record["id"], tenant_id, source, VERDICT_PLANS[rule], places)
     except FieldError as exc:
         raise RecordError(str(exc)) from None
 
 
-def _transform(record: dict, rid: str, tenant_id: str | None, source: str | None, plan: dict) -> RecordRows:
+def _transform(record: dict, rid: str, tenant_id: str | None, source: str | None, plan: dict,
+               places: Lookup | None = None) -> RecordRows:
     props = convert(record, CALL_RECORD_PLAN, "", {})
     rows = RecordRows(rid, props.get("version") or 0, props.get("lastModifiedDateTime"))
     start, end = props.get("startDateTime"), props.get("endDateTime")
@@ -461,7 +464,7 @@ def _transform(record: dict, rid: str, tenant_id: str | None, source: str | None
     if rows.has_participants:
         props["participantCount"] = len(rows.rels("CallRecord", "PARTICIPANT", "Endpoint"))
     for i, session in enumerate(sessions):
-        _session(session, f"sessions[{i}]", f"{rid}:{i}", i, rid, rows, tenants, plan)
+        _session(session, f"sessions[{i}]", f"{rid}:{i}", i, rid, rows, tenants, plan, places)
     props["tenantId"] = tenant_id or (tenants.most_common(1)[0][0] if tenants else None)
     if props["tenantId"] is None:
         del props["tenantId"]
@@ -513,7 +516,7 @@ def _ends(obj: dict, path: str, owner: str, owner_key: str, rows: RecordRows, te
 
 
 def _session(session: object, path: str, key: str, ordinal: int, rid: str, rows: RecordRows, tenants,
-             plan: dict) -> None:
+             plan: dict, places: Lookup | None) -> None:
     props = convert(session, SESSION_PLAN, path, {})
     segments = _list(session, "segments", path)
     props.update(key=key, callRecordId=rid, ordinal=ordinal, segmentCount=len(segments))
@@ -523,13 +526,13 @@ def _session(session: object, path: str, key: str, ordinal: int, rid: str, rows:
     rated = poor = 0
     for j, segment in enumerate(segments):
         counts = _segment(segment, f"{path}.segments[{j}]", f"{key}:{j}", j, rid, key, rows, tenants, plan,
-                          props.get("modalities"))
+                          props.get("modalities"), places)
         rated, poor = rated + counts[0], poor + counts[1]
     props.update(ratedStreams=rated, poorStreams=poor)
 
 
 def _segment(segment: object, path: str, key: str, ordinal: int, rid: str, session_key: str, rows,
-             tenants, plan: dict, modalities: list | None) -> tuple[int, int]:
+             tenants, plan: dict, modalities: list | None, places: Lookup | None) -> tuple[int, int]:
     """Write one segment's rows; returns its (rated, poor) audio stream counts."""
     props = convert(segment, SEGMENT_PLAN, path, {})
     props.update(key=key, callRecordId=rid, ordinal=ordinal)
@@ -539,6 +542,12 @@ def _segment(segment: object, path: str, key: str, ordinal: int, rid: str, sessi
     sent = Counter()  # "callerRatedStreams", ... summed over the segment's audio media lines
     for k, media in enumerate(_list(segment, "media", path)):
         modality, counts = _media(media, f"{path}.media[{k}]", f"{key}:{k}", k, rid, key, rows, plan, modalities)
+        if places is not None:  # the client ends, by the segment's ends (see loader.places.lookup)
+            media_key = f"{key}:{k}"
+            line = rows.part_nodes("sessions")["Media"][media_key]
+            for edge, network in placements(places, line, edges.get("caller", {}).get("endpointType"),
+                                            edges.get("callee", {}).get("endpointType")).items():
+                rows.rel("Media", edge, "Network", media_key, network, part="sessions")
         if modality == "audio":
             sent.update(counts)
     for side, edge in edges.items():

@@ -18,6 +18,7 @@ from typing import Callable, Iterable, Iterator
 from ..ingest.files import Item, ReadPosition, expand_paths, read_items
 from ..ingest.transform import RecordError, record_id_of, transform_record
 from ..ingest.tree import RecordRows
+from ..places.lookup import Lookup
 from ..model import CHUNK_ELEMENTS, PART_OF_TOLERANCE_SECONDS
 from ..ingest.pstn import LogRow, transform_log_row
 from ..queries.summaries import mark_calls_changed
@@ -25,6 +26,7 @@ from ..errors import DatabaseError
 from .classify import rule_in_force
 from .connection import Graph
 from .logrows import link_log_rows, write_log_rows
+from .places import map_in_force
 from .write import delete_orphans, write_batch
 
 
@@ -66,14 +68,18 @@ def items_from_paths(paths: list[str], position: ReadPosition | None = None) -> 
 
 
 def load_records(graph: Graph, items: Iterable[Item], batch_size: int = 100, writers: int = 3,
-                 tenant_id: str | None = None, rule: str | None = None,
+                 tenant_id: str | None = None, rule: str | None = None, places: Lookup | None = None,
                  on_batch: Callable[[Summary], None] | None = None,
                  on_problem: Callable[[Problem], None] | None = None) -> Summary:
     """Transform and write every item; bad ones are reported and never stop the good ones.
     Streams are judged by ``rule``, by default the one in force in the graph
-    (:func:`loader.store.classify.rule_in_force`), so that new records agree with the stored ones."""
+    (:func:`loader.store.classify.rule_in_force`), so that new records agree with the stored ones;
+    client ends are placed by ``places``, by default the admin's map in the graph
+    (:func:`loader.store.places.map_in_force`; none: nothing is placed)."""
     if rule is None:
         rule = rule_in_force(graph).name
+    if places is None:
+        places = map_in_force(graph)
     summary = Summary()
     batch: dict[str, tuple[str, RecordRows]] = {}  # record id -> (where it was read, its rows)
 
@@ -104,7 +110,7 @@ def load_records(graph: Graph, items: Iterable[Item], batch_size: int = 100, wri
     log_rows = LogRows(graph, summary)
     try:
         with writer, prompt_thread_switches():
-            _transform_all(items, batch, batch_size, tenant_id, rule, summary, on_problem, flush, log_rows)
+            _transform_all(items, batch, batch_size, tenant_id, rule, summary, on_problem, flush, log_rows, places)
             flush()
             log_rows.flush()
         delete_orphans(graph, unlinked)
@@ -163,7 +169,8 @@ class LogRows:
             self.summary.linked = link_log_rows(self.graph, since, until, PART_OF_TOLERANCE_SECONDS)
 
 
-def _transform_all(items, batch, batch_size, tenant_id, rule, summary, on_problem, flush, log_rows: LogRows) -> None:
+def _transform_all(items, batch, batch_size, tenant_id, rule, summary, on_problem, flush, log_rows: LogRows,
+                   places: Lookup | None = None) -> None:
     elements = 0  # in the batch: a batch of big records is written before it reaches batch_size
     for item in items:
         if item.ignored:
@@ -179,7 +186,7 @@ def _transform_all(items, batch, batch_size, tenant_id, rule, summary, on_proble
                 _reject(summary, Problem(item.origin, record_id_of(item.record), str(exc)), on_problem)
             continue
         try:
-            rows = transform_record(item.record, tenant_id=tenant_id, source=item.origin, rule=rule)
+            rows = transform_record(item.record, tenant_id=tenant_id, source=item.origin, rule=rule, places=places)
         except RecordError as exc:
             _reject(summary, Problem(item.origin, record_id_of(item.record), str(exc)), on_problem)
             continue

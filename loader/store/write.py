@@ -90,14 +90,15 @@ def _node_statement(label: str) -> str:
 
 
 @functools.cache
-def _tree_statement(extras: bool = False) -> str:
+def _tree_statement(extras: bool = False, placed: bool = False) -> str:
     """The statement that writes a batch's trees. Its rows are the records' (:func:`tree_rows`):
     ``{values, <TYPE>: links, <child label>: rows}`` at every level, and ``extra``, members the
-    model does not know, when ``extras``."""
-    return REPLAN_SKIP + "UNWIND $rows AS row0 " + _tree_level(_ROOT, 0, extras)
+    model does not know, when ``extras``; the media lines' links to the map's networks only when
+    ``placed`` (a load without a map runs the statement it always did)."""
+    return REPLAN_SKIP + "UNWIND $rows AS row0 " + _tree_level(_ROOT, 0, extras, placed)
 
 
-def _tree_level(label: str, depth: int, extras: bool) -> str:
+def _tree_level(label: str, depth: int, extras: bool, placed: bool = False) -> str:
     """Cypher for one level of the tree: its node from ``row<depth>`` as ``n<depth>``, its
     links, and the levels below it, each in a unit subquery (the row count stays as it is)."""
     node, n, row = NODE_BY_LABEL[label], f"n{depth}", f"row{depth}"
@@ -111,13 +112,15 @@ def _tree_level(label: str, depth: int, extras: bool) -> str:
     if extras:
         cypher += f" SET {n} += coalesce({row}.extra, {{}})"
     for rel in _LINKS[label]:
+        if not placed and (label, rel.type, rel.end) in _PLACEMENT_LINKS:
+            continue
         cypher += (f" WITH * CALL ({n}, {row}) {{ UNWIND {row}.{rel.type} AS link "
                    f"MATCH (b:{rel.end} {{{NODE_BY_LABEL[rel.end].key}: link.end}}) "
                    f"CREATE ({n})-[r:{rel.type} {_literal(rel, 'link.values')}]->(b)"
                    + (" SET r += coalesce(link.extra, {})" if extras else "") + " }")
     for child in _CHILDREN[label]:
         cypher += (f" WITH * CALL ({n}, {row}) {{ UNWIND {row}.{child} AS row{depth + 1} "
-                   + _tree_level(child, depth + 1, extras) + " }")
+                   + _tree_level(child, depth + 1, extras, placed) + " }")
     return cypher
 
 
@@ -134,12 +137,17 @@ _TREE_ORDER = [n.label for n in NODES if n.owned]  # parents before children, as
 assert all(_TREE_ORDER.index(_PARENT[label]) < _TREE_ORDER.index(label) for label in _TREE_ORDER if label in _PARENT)
 _REL_ORDER = [(r.start, r.type, r.end) for r in RELS
               if r not in _LINKS.get(r.start, ()) and not (r.type == "CONTAINS" and r.end in _PARENT)]
-_SHARED_LINKS = "|".join(sorted({r.type for r in RELS if not NODE_BY_LABEL[r.end].owned}))
+# Links to the admin's map (a media line's CALLER_AT/CALLEE_AT a Network) are written with the tree when
+# the load places ends (loader.places.lookup), but the map's nodes are not the calls' shared nodes: a
+# load never merges, unlinks or removes them.
+_PLACEMENT_LINKS = frozenset((r.start, r.type, r.end) for r in RELS if NODE_BY_LABEL[r.end].by_file)
+_CALL_SHARED = [r for r in RELS if not NODE_BY_LABEL[r.end].owned and not NODE_BY_LABEL[r.end].by_file]
+_SHARED_LINKS = "|".join(sorted({r.type for r in _CALL_SHARED}))
 # Depths in the record's tree, from the model's CONTAINS relationships: a record's whole tree
 # lies 1 to _TREE_DEPTH CONTAINS edges below it (Session .. Stream), and the owned nodes that
 # link to shared nodes lie 0 to _LINK_DEPTH below it (the record, its sessions and segments).
 _TREE_DEPTH = tree_depth()
-_LINK_DEPTH = max(tree_depth(label) for label, links in _LINKS.items() if links)
+_LINK_DEPTH = max(tree_depth(label) for label, links in _LINKS.items() if set(links) & set(_CALL_SHARED))
 
 # What sync's skip test reads: a record still being written, or whose writing was interrupted
 # (writeInProgress), counts as not stored.
@@ -150,7 +158,7 @@ RETURN c.id AS id, c.version AS version, c.lastModifiedDateTime AS modified,
 """
 # The shared nodes a record's tree links to, by label and key: after a replacement, the
 # ones only the old version used are left without relationships and are removed.
-_SHARED_LINKED = sorted({r.end for r in RELS if NODE_BY_LABEL[r.start].owned and not NODE_BY_LABEL[r.end].owned})
+_SHARED_LINKED = sorted({r.end for r in _CALL_SHARED if NODE_BY_LABEL[r.start].owned})
 _SHARED_OF = REPLAN_SKIP + f"""
 UNWIND $ids AS id MATCH (:CallRecord {{id: id}})-[:CONTAINS*0..{_LINK_DEPTH}]->()-[:{_SHARED_LINKS}]->(s)
 WITH DISTINCT s
@@ -476,7 +484,7 @@ def _write_tx(tx: neo4j.Transaction, records: list[RecordRows], token: str,
         rows = [row for row in rows if row["values"][_KEY_AT] not in clear_later]
         tx.run(_MARK, ids=Rows(sorted(clear_later)), token=token).consume()
     if rows:
-        tx.run(_tree_statement(extras), rows=Rows(rows)).consume()
+        tx.run(_tree_statement(extras, any(link in rels for link in _PLACEMENT_LINKS)), rows=Rows(rows)).consume()
         result.elements += written
     for rel in _REL_ORDER:
         rows = rels.get(rel)
@@ -580,7 +588,7 @@ def _head_tx(tx, token, rid, head, extras, last) -> bool:
     held = tx.run(_LOCK_RECORD, id=rid).single()
     if held is None or held["token"] != token:
         return False
-    tx.run(_tree_statement(extras), rows=Rows([head])).consume()
+    tx.run(_tree_statement(extras, True), rows=Rows([head])).consume()
     if last:
         tx.run(_FINISHED, id=rid).consume()
     return True
@@ -590,7 +598,7 @@ def _chunk_tx(tx, token, rid, values, extras, sessions, last) -> bool:
     held = tx.run(_LOCK_RECORD, id=rid).single()
     if held is None or held["token"] != token:
         return False
-    tx.run(_tree_statement(extras), rows=Rows([{"values": values, _SESSIONS: sessions}])).consume()
+    tx.run(_tree_statement(extras, True), rows=Rows([{"values": values, _SESSIONS: sessions}])).consume()
     if last:
         tx.run(_FINISHED, id=rid).consume()
     return True
