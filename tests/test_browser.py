@@ -10,6 +10,7 @@ test-output/screenshots/.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -20,6 +21,9 @@ from conftest import AS_OF, HTTP_PORT, REPO
 from loader import demo as tenant
 from loader.cli import main
 from loader.ingest.files import Item
+from loader.queries.browser import statement
+from loader.queries.saved import load_all
+from loader.queries.style import style_json
 from loader.store.load import load_records
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e .[test])")
@@ -109,6 +113,39 @@ def test_a_browser_link_connects_runs_the_saved_query_and_shows_the_bad_relay_on
     frame = wait.until(lambda d: frame_of(d, "// shared-relays"))
     rows = wait.until(lambda d: table_rows(frame) if len(table_rows(frame)) > 1 else None)
     assert rows[0][:3] == ["relayIp", "calls", "users"]
+    assert rows[1][0] == f'"{tenant.BAD_RELAY}"'
+
+
+def test_connecting_applies_the_style_and_opens_the_investigation_guide_whose_queries_click_into_the_editor(
+        page, demo, neo4j_server):
+    link = links(neo4j_server)["call-path"]
+    page.get(link)
+    page.execute_script("window.localStorage.clear()")  # a first visit: no stored connection, no style
+    page.get(link)
+    wait = WebDriverWait(page, WAIT)
+    password = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=password]"))[0]
+    password.send_keys(neo4j_server.password)
+    page.find_element(By.CSS_SELECTOR, "[data-testid=connect]").click()
+    # the server's browser.post_connect_cmd: the style sheet, then the guide the server serves
+    guide = wait.until(lambda d: frame_of(d, f":play http://127.0.0.1:{HTTP_PORT}/browser/callgraph-guide.html"))
+    wait.until(lambda d: "Investigating Teams calls with callgraph" in guide.text)
+    assert "1 / 5" in guide.text
+    assert "1. Where is it bad?" in guide.text and "4. One call's path" in guide.text
+    style = wait.until(lambda d: d.execute_script("return window.localStorage.getItem('neo4j.grass')"))
+    assert json.loads(style) == json.loads(style_json())
+    assert frame_of(page, ':style {"node":')
+    # slide 3, "Which relay, building, gateway?": a click puts shared-relays in the editor, ready to run
+    for _ in range(2):
+        guide.find_element(By.CSS_SELECTOR, "[data-testid=nextSlide]").click()
+    wait.until(lambda d: "2. Which relay, building, gateway?" in guide.text)
+    blocks = guide.find_elements(By.CSS_SELECTOR, "pre.runnable")
+    assert [b.get_attribute("textContent").strip() for b in blocks] == [statement(load_all()[n]).strip()
+                                                for n in ("shared-relays", "relay-timeline", "gateway-health")]
+    blocks[0].click()
+    wait.until(lambda d: "// shared-relays:" in d.find_element(By.CSS_SELECTOR, "[data-testid=activeEditor]").text)
+    page.find_element(By.CSS_SELECTOR, "[data-testid=editor-Run]").click()
+    frame = wait.until(lambda d: frame_of(d, "// shared-relays"))
+    rows = wait.until(lambda d: table_rows(frame) if len(table_rows(frame)) > 1 else None)
     assert rows[1][0] == f'"{tenant.BAD_RELAY}"'
 
 

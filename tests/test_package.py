@@ -89,7 +89,9 @@ def test_the_installed_callgraph_prints_a_browser_link_per_query(installed):
     # first the :style line of the style sheet the wheel ships (loader/cypher/callgraph.grass)
     assert lines[0].startswith("Style for the graph view") and lines[1].startswith('  :style {"node":')
     assert '"node.Relay":{' in lines[1]
-    lines = lines[3:]
+    # then the :play line of the investigation guide, as the local server serves it
+    assert lines[3].startswith("Investigation guide") and lines[4] == "  :play http://127.0.0.1:7474/browser/callgraph-guide.html"
+    lines = lines[6:]
     names = [line.split(":")[0] for line in lines if line and not line.startswith(" ")]
     links = [line.strip() for line in lines if line.startswith("  ")]
     assert names == QUERY_NAMES

@@ -6,19 +6,24 @@ implementation independent of the Cypher under test.
 
 from __future__ import annotations
 
+import html
+import io
 import json
+import os
+import re
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from click.testing import CliRunner
 
-from conftest import AS_OF, query
+from conftest import AS_OF, HTTP_PORT, REPO, query
 from loader import demo as tenant
 from loader.cli import main
 from loader.errors import QueryError
 from loader.store.load import load_records
 from loader.queries.browser import statement
+from loader.queries.guide import guide_html
 from loader.queries.saved import CYPHER_DIR, load_all, parse, run
 from loader.ingest.files import Item
 from loader.queries.summaries import summarize
@@ -553,3 +558,71 @@ def test_favorites_and_the_aura_csv_carry_every_saved_query_by_category(loaded, 
     assert set(saved_rows) == set(queries)
     assert folders[saved_rows["shared-relays"]["parentId"]] == "network"
     assert saved_rows["shared-relays"]["query"] == relays
+
+
+def test_the_aura_csv_has_the_columns_and_rows_of_saved_cypher(tmp_path):
+    import csv
+    path = tmp_path / "callgraph.csv"
+    result = CliRunner().invoke(main, ["browser", "--aura-csv", str(path)])
+    assert result.exit_code == 0, result.output
+    text = path.read_text(encoding="utf-8")
+    assert text.splitlines()[0] == "name,description,query,id,parentId,isFolder"
+    rows = list(csv.reader(io.StringIO(text)))
+    assert ["network", "", "", "folder-network", "", "true"] in rows
+    relays = load_all()["shared-relays"]
+    assert [r for r in rows if r[0] == "shared-relays"] == [[
+        "shared-relays",
+        "Media relays shared by calls, busiest and worst first. " + relays.description,
+        statement(relays), "query-shared-relays", "folder-network", "false"]]
+
+
+def _slides(guide: str) -> list[tuple[str, list[str], list[str]]]:
+    """Each slide's heading, the names of its saved queries, and its runnable blocks (as text)."""
+    return [(html.unescape(re.search(r"<h3>(.*?)</h3>", slide).group(1)),
+             re.findall(r"<small>([\w-]+) · ", slide),
+             [html.unescape(block) for block in re.findall(r'<pre class="runnable"[^>]*>(.*?)</pre>', slide, re.S)])
+            for slide in re.findall(r"<slide\b.*?</slide>", guide, re.S)]
+
+
+def test_the_guide_shows_every_saved_query_in_the_order_an_investigation_goes(loaded, tmp_path):
+    path = tmp_path / "guide.html"
+    result = CliRunner().invoke(main, ["browser", "--guide", str(path)])
+    assert result.exit_code == 0, result.output
+    queries = load_all()
+    slides = _slides(path.read_text(encoding="utf-8"))
+    assert [(heading, names) for heading, names, _ in slides] == [
+        ("Investigating Teams calls with callgraph", []),
+        ("1. Where is it bad?", ["poor-subnets", "client-versions", "failures"]),
+        ("2. Which relay, building, gateway?", ["shared-relays", "relay-timeline", "gateway-health"]),
+        ("3. Which calls?", ["pstn-paths", "user-calls", "who-calls-whom"]),
+        ("4. One call's path", ["call-path"]),
+    ]
+    assert sorted(n for _, names, _ in slides for n in names) == sorted(queries)
+    # each block is the query's Browser statement (values in place, named): it runs as it is
+    assert all(blocks == [statement(queries[n]) for n in names] for _, names, blocks in slides)
+    relays = slides[2][2][0]
+    with loaded.session(read=True) as session:
+        assert session.execute_read(lambda tx: tx.run(relays).data())[0]["relayIp"] == tenant.BAD_RELAY
+    # what each answers and takes, from the headers
+    text = path.read_text(encoding="utf-8")
+    assert f"<p>{html.escape(queries['call-path'].description)}</p>" in text
+    assert "<li><code>callRecordId (string, required)</code>: the call record&#x27;s id</li>" in text
+
+
+def test_a_saved_query_no_step_names_comes_last_in_the_guide(tmp_path, monkeypatch):
+    for path in (REPO / "cypher").glob("*.cypher"):
+        (tmp_path / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    mine = (REPO / "cypher" / "failures.cypher").read_text(encoding="utf-8")
+    (tmp_path / "my-failures.cypher").write_text(mine.replace("// name: failures", "// name: my-failures"),
+                                                 encoding="utf-8")
+    monkeypatch.setenv("CALLGRAPH_CYPHER_DIR", str(tmp_path))
+    slides = _slides(guide_html())
+    assert slides[-1][:2] == ("5. More saved queries", ["my-failures"])
+
+
+@pytest.mark.skipif(bool(os.environ.get("NEO4J_URI")), reason="the guide is served by the server scripts/neo4j starts")
+def test_the_local_server_serves_the_guide_with_browser(neo4j_server):
+    import httpx
+    guide = httpx.get(f"http://127.0.0.1:{HTTP_PORT}/browser/callgraph-guide.html", timeout=30)
+    assert guide.status_code == 200 and guide.text == guide_html()
+    assert httpx.get(f"http://127.0.0.1:{HTTP_PORT}/browser/", timeout=30).status_code == 200

@@ -1,8 +1,10 @@
 """The README's screenshots, taken by a real headless Chromium (Debian's chromium and
 chromium-driver, driven by selenium): docs/screenshot-report.png, the top of `callgraph report`
-of the demo, and docs/screenshot-call.png, the graph view of the demo's queue-transfer call
-in Neo4j Browser with callgraph's :style applied. Run by scripts/screenshots, which loads the demo
-first; the connection comes from NEO4J_URI, NEO4J_USERNAME, NEO4J_PASSWORD and NEO4J_HTTP_PORT.
+of the demo; docs/screenshot-call.png, the graph view of the demo's queue-transfer call
+in Neo4j Browser with callgraph's :style applied; docs/screenshot-guide.png, the investigation
+guide that the local server (scripts/neo4j) opens on connect, at its "which relay" step. Run by
+scripts/screenshots, which loads the demo first; the connection comes from NEO4J_URI,
+NEO4J_USERNAME, NEO4J_PASSWORD and NEO4J_HTTP_PORT.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from loader.queries.browser import browser_base, link
+from loader.queries.guide import GUIDE_FILE
 from loader.queries.style import style_command
 
 REPO = Path(__file__).resolve().parents[1]
@@ -64,24 +67,46 @@ def frame_of(driver, command_start: str):
     return None
 
 
-def call_shot(out: Path) -> None:
+def connect(driver, wait, text: str) -> str:
+    """Open a `callgraph browser` link that puts ``text`` in the editor, connect, and hide
+    Browser's usage-data notice; the Browser base URL."""
     uri = os.environ.get("NEO4J_URI", "neo4j://127.0.0.1:7687")
     user, password = os.environ.get("NEO4J_USERNAME", "neo4j"), os.environ.get("NEO4J_PASSWORD", "callgraph-dev")
     base = browser_base(None, uri, int(os.environ.get("NEO4J_HTTP_PORT", "7474")))
     database = os.environ.get("NEO4J_DATABASE", "neo4j")
+    # the link fills the connect form and puts the query in the editor
+    driver.get(link(base, uri, user, database, text))
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=password]"))[0].send_keys(password)
+    driver.find_element(By.CSS_SELECTOR, "[data-testid=connect]").click()
+    wait.until(lambda d: "Connected to Neo4j" in (frame_of(d, ":server connect") or d).text)
+    for close in driver.find_elements(By.XPATH, "//*[contains(text(), 'To help make Neo4j Browser better')]"
+                                                "/ancestor::*[.//button or .//*[@role='button']][1]"
+                                                "//*[self::button or @role='button' or name()='svg'][last()]"):
+        close.click()  # Browser's usage-data notice, out of the picture
+        break
+    return base
+
+
+def guide_shot(out: Path) -> None:
+    driver = chromium(1400, 1600)
+    wait = WebDriverWait(driver, WAIT)
+    try:
+        base = connect(driver, wait, "")
+        guide = wait.until(lambda d: frame_of(d, f":play {base}/browser/{GUIDE_FILE}"))
+        for _ in range(2):  # to slide 3: "2. Which relay, building, gateway?"
+            wait.until(lambda d: guide.find_elements(By.CSS_SELECTOR, "[data-testid=nextSlide]"))[0].click()
+        wait.until(lambda d: "2. Which relay" in guide.text)
+        time.sleep(1)
+        guide.screenshot(str(out))
+    finally:
+        driver.quit()
+
+
+def call_shot(out: Path) -> None:
     driver = chromium(1400, 1000)
     wait = WebDriverWait(driver, WAIT)
     try:
-        # the link fills the connect form and puts the call's graph query in the editor
-        driver.get(link(base, uri, user, database, CALL_GRAPH))
-        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=password]"))[0].send_keys(password)
-        driver.find_element(By.CSS_SELECTOR, "[data-testid=connect]").click()
-        wait.until(lambda d: "Connected to Neo4j" in (frame_of(d, ":server connect") or d).text)
-        for close in driver.find_elements(By.XPATH, "//*[contains(text(), 'To help make Neo4j Browser better')]"
-                                                    "/ancestor::*[.//button or .//*[@role='button']][1]"
-                                                    "//*[self::button or @role='button' or name()='svg'][last()]"):
-            close.click()  # Browser's usage-data notice, out of the picture
-            break
+        connect(driver, wait, CALL_GRAPH)
         # first the :style line printed by `callgraph browser`, typed over the editor's text as a user
         # of any server would paste it (its closing brackets and quotes overtype the editor's own)
         editor = driver.find_element(By.CSS_SELECTOR, ".monaco-editor textarea")
@@ -97,9 +122,6 @@ def call_shot(out: Path) -> None:
         wait.until(lambda d: len(frame.find_elements(By.CSS_SELECTOR, "svg g.node")) > 5)
         time.sleep(8)  # the force layout settles
         driver.save_screenshot(str(out))
-    except Exception:
-        driver.save_screenshot("/tmp/h9-fail.png")
-        raise
     finally:
         driver.quit()
 
@@ -107,4 +129,5 @@ def call_shot(out: Path) -> None:
 if __name__ == "__main__":
     report_shot(DOCS / "screenshot-report.png")
     call_shot(DOCS / "screenshot-call.png")
-    print(f"wrote {DOCS / 'screenshot-report.png'} and {DOCS / 'screenshot-call.png'}", file=sys.stderr)
+    guide_shot(DOCS / "screenshot-guide.png")
+    print(f"wrote {', '.join(str(DOCS / f'screenshot-{n}.png') for n in ('report', 'call', 'guide'))}", file=sys.stderr)

@@ -12,6 +12,7 @@ import click
 
 from ..errors import ParameterError, printable
 from ..queries.browser import aura_csv, browser_base, favorites_zip, link, statement
+from ..queries.guide import GUIDE_FILE, guide_html
 from ..queries.saved import find, load_all, run
 from ..queries.style import style_command
 from ..queries.summaries import state as summaries_state, summarize as build_summaries
@@ -192,33 +193,44 @@ def _cut(text: str, width: int) -> str:
 @click.option("--aura-csv", "aura", metavar="FILE", default=None,
               help="Instead, write the saved queries as the CSV that the Saved Cypher drawer of Aura's "
                    "query tool imports.")
+@click.option("--guide", "guide", metavar="FILE.html", default=None,
+              help="Instead, write the investigation guide (the saved queries in the order an investigation "
+                   "goes) to this file, for a server of your own: host it where Browser may fetch it "
+                   "(browser.remote_content_hostname_whitelist) and run :play URL.")
 @neo4j_options
-def browser(url, http_port, favorites, aura, uri, username, password, database):
+def browser(url, http_port, favorites, aura, guide, uri, username, password, database):
     """Print a Neo4j Browser link for each saved query that opens it ready to run.
 
     \b
     A link fills the connect form (user included; you type the password) and puts the query
     in the editor as one statement: its values written in place, each named where it
     stands (LIMIT 100 /*limit*/) and listed on the first line; press run, or edit a value
-    first. The :style line printed first colours and captions the graph view (the local
-    server of scripts/neo4j applies it on connect).
+    first. The :style line printed first colours and captions the graph view; the :play line
+    opens the investigation guide (the local server of scripts/neo4j serves the guide, and
+    applies the style and opens the guide on connect).
     \b
     Examples:
       callgraph browser                               links for the server of NEO4J_URI
       callgraph browser --favorites callgraph.zip     one drop onto Browser's Favorites
       callgraph browser --aura-csv callgraph.csv      for Aura: Query > Saved Cypher > Import
+      callgraph browser --guide callgraph-guide.html  the guide, to host for another server
     """
     del password  # links never carry it
     saved = list(load_all().values())
-    if favorites or aura:
-        for path, data in ((favorites, lambda: favorites_zip(saved)), (aura, lambda: aura_csv(saved).encode())):
+    files = [(favorites, "--favorites", lambda: favorites_zip(saved)),
+             (aura, "--aura-csv", lambda: aura_csv(saved).encode()),
+             (guide, "--guide", lambda: guide_html({q.name: q for q in saved}).encode())]
+    if any(path for path, _, _ in files):
+        for path, option, data in files:
             if path:
-                with open(output_file(path, "--favorites" if path == favorites else "--aura-csv"), "wb") as f:
+                with open(output_file(path, option), "wb") as f:
                     f.write(data())
                 click.echo(f"wrote {len(saved)} saved queries to {path}", err=True)
         return
     base = browser_base(url, uri, http_port)
     texts = [(q, statement(q)) for q in saved]
     click.echo(f"Style for the graph view (run once in Browser):\n  {style_command()}\n")
+    click.echo(f"Investigation guide (served by the local server of scripts/neo4j; --guide for another):\n"
+               f"  :play {base}/browser/{GUIDE_FILE}\n")
     for q, text in texts:
         click.echo(f"{q.name}: {q.title}\n  {link(base, uri, username, database, text)}\n")
