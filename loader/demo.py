@@ -63,6 +63,22 @@ SITES = {
     "home": [("192.168.1.0", "wifi"), ("192.168.0.0", "wifi"), ("192.168.178.0", "wired")],
 }
 
+# The tenant's CQD building data file (no header; CQD's 15 columns: NetworkIP, NetworkName,
+# NetworkRange, BuildingName, OwnershipType, BuildingType, BuildingOfficeType, City, ZipCode,
+# Country, State, Region, InsideCorp, ExpressRoute, VPN). Planted: Seattle's wired floors as one
+# supernet (10.10.20.0/23 holds 10.10.20.0 and 10.10.21.0), a building name with a comma, the bad
+# building (Lisbon, whose Wi-Fi is POOR_SUBNET), a VPN range nobody uses, and UNMAPPED_SUBNET, a
+# busy Seattle Wi-Fi subnet the file forgot (so `missing-subnets` lists it, with the homes).
+BAD_BUILDING = "Lisbon Office"
+UNMAPPED_SUBNET = "10.20.2.0"
+BUILDING_FILE = """\
+10.10.20.0,SEA-HQ-WIRED,23,"Seattle HQ, Building 2",Contoso,Office,Headquarters,Seattle,98101,US,WA,North America,1,1,0
+10.20.1.0,SEA-HQ-WIFI-1,24,"Seattle HQ, Building 2",Contoso,Office,Headquarters,Seattle,98101,US,WA,North America,1,1,0
+10.30.4.0,LIS-WIRED,24,Lisbon Office,Contoso,Office,Regional office,Lisboa,1250-096,PT,Lisboa,EMEA,1,0,0
+10.30.5.0,LIS-WIFI,24,Lisbon Office,Contoso,Office,Regional office,Lisboa,1250-096,PT,Lisboa,EMEA,1,0,0
+10.8.0.0,CONTOSO-VPN,16,Contoso VPN,Contoso,VPN,,Seattle,98101,US,WA,North America,1,0,1
+"""
+
 SBCS = {  # FQDN -> (user agent the SBC sends, media IP)
     "sbc1.contoso.com": ("AudioCodes/Mediant SW/v.7.40A.250.001", "198.51.100.20"),
     "sbc2.contoso.com": ("Ribbon SBC SWe/9.2.3 build 112", "198.51.100.36"),
@@ -330,7 +346,10 @@ class Tenant:
             end = start + timedelta(seconds=25)
         elif self.rng.random() < 0.02:
             failure = {"stage": "midcall", "reason": "Media connectivity lost"}
-        media = [] if failure and failure["stage"] == "callSetup" else [self.media(
+        # A call that never set up still has its media line, with both ends' networks and no
+        # streams: that is what places a setup failure in a building.
+        media = [{"label": "main-audio", "callerNetwork": net_a, "calleeNetwork": net_b, "streams": []}] \
+            if failure and failure["stage"] == "callSetup" else [self.media(
             net_a, net_b, self._poor(a, relay_a) or relay_b == BAD_RELAY and self._poor(None, relay_b),
             self._poor(b, relay_b) or relay_a == BAD_RELAY and self._poor(None, relay_a))]
         segment = self._segment(rid, start, end, self.client_endpoint(a), self.client_endpoint(b), media, failure)

@@ -400,6 +400,9 @@ MEDIA_NODE = NodeType(
         ("callerPoorStreams", "those of them that are poor"),
         ("calleeRatedStreams", "the same for the callee side (`calleeToCaller`)"),
         ("calleePoorStreams", "those of them that are poor"),
+        ("callerClient", "true when the caller end is a client (see Buildings and networks): only a client end is "
+                         "placed in a building, counted in `missing-subnets` and `reliability`"),
+        ("calleeClient", "the same for the callee end"),
         ("dropped", DROPPED_DOC),
     ),
 )
@@ -592,9 +595,11 @@ DEVICE_NODE = NodeType(
 # Where a client end is placed (docs/graph-model.md; loader.places.lookup implements it).
 PLACEMENT_RULES = (
     "**Client ends only**: a media line's caller or callee end is placed when the segment's end on that side"
-    " is not a service endpoint (`endpointType` on `(:Segment)-[:CALLER|CALLEE]->()` is not"
-    " `serviceEndpoint`): for a server-client stream only the client end counts, as in CQD. A conference"
-    " server, gateway or voicemail is never placed.",
+    " is a client: not a service endpoint (`endpointType` on `(:Segment)-[:CALLER|CALLEE]->()` is not"
+    " `serviceEndpoint`) and without a service's user agent (no `userAgentRole`: an auto attendant's or call"
+    " queue's resource account, a bot). For a server-client stream only the client end counts, as in CQD."
+    " A conference server, gateway, voicemail or resource account is never placed. The media line keeps the"
+    " answer (`callerClient`, `calleeClient`), which the saved queries read.",
     "**By subnet**: the end's `subnet` (`callerNetworkSubnet`, Graph's `networkInfo.subnet`) is looked up in"
     " the ranges of the rows without VPN; the row whose range contains it wins (a supernet `10.60.0.0/16`"
     " holds `10.60.7.0`). Ranges never overlap, so at most one row matches. IPv4 and IPv6 alike.",

@@ -80,13 +80,15 @@ def test_a_file_is_refused_for_overlaps_exactly_when_two_rows_overlap(tmp_path_f
         assert named == {row for pair in pairs for row in pair}
 
 
-def test_only_service_endpoints_are_not_client_ends():
+def test_only_client_ends_are_placed():
     lookup = Lookup([("10.0.0.0/8", False)])
     media = {"callerNetworkSubnet": "10.1.0.0", "calleeNetworkSubnet": "10.2.0.0"}
-    assert placements(lookup, media, "participantEndpoint", "serviceEndpoint") == {"CALLER_AT": "10.0.0.0/8"}
-    assert placements(lookup, media, None, "participantEndpoint") == {"CALLER_AT": "10.0.0.0/8",
-                                                                     "CALLEE_AT": "10.0.0.0/8"}
-    assert (client_end("serviceEndpoint"), client_end("participantEndpoint"), client_end(None)) == (False, True, True)
+    assert placements(lookup, {**media, "callerClient": True, "calleeClient": False}) == {"CALLER_AT": "10.0.0.0/8"}
+    assert placements(lookup, {**media, "callerClient": True, "calleeClient": True}) == {"CALLER_AT": "10.0.0.0/8",
+                                                                                         "CALLEE_AT": "10.0.0.0/8"}
+    ends = [{"endpointType": "serviceEndpoint", "userAgentRole": "gateway"}, {"endpointType": "participantEndpoint"},
+            {"endpointType": "participantEndpoint", "userAgentRole": "skypeForBusinessAutoAttendant"}, None]
+    assert [client_end(end) for end in ends] == [False, True, False, True]
     # an IPv4-mapped IPv6 address is its IPv4 address; what is no address places nothing
     assert lookup.place("::ffff:10.9.0.0", None) == "10.0.0.0/8"
     assert [lookup.place(text, None) for text in ("", "not-an-ip", "10.0.0.0/7", "11.0.0.0")] == [None] * 4

@@ -5,11 +5,16 @@ from __future__ import annotations
 import gzip
 import json
 import sys
+import tempfile
 import time
+from dataclasses import replace
+from pathlib import Path
 
 import click
 
-from ..demo import generate as generate_records
+from ..demo import BUILDING_FILE, generate as generate_records
+from ..places.files import read_building_file
+from ..store.places import replace_map
 from ..ingest.files import Item
 from ..store.load import Summary, load_records
 from ..store.schema import ensure_schema
@@ -31,8 +36,10 @@ def as_of_option(command):
 @click.option("--users", type=click.IntRange(2), default=None, help="Users in the tenant [default: calls / 8, 12 to 2,000].")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, allow_dash=True),
               help="JSON Lines file to write (- for stdout; .gz is gzipped).")
+@click.option("--buildings", "buildings_out", default=None, type=click.Path(dir_okay=False),
+              help="Also write the tenant's CQD building data file here, for `callgraph buildings`.")
 @as_of_option
-def generate(calls, seed, users, out, as_of):
+def generate(calls, seed, users, out, buildings_out, as_of):
     """Write a synthetic tenant's call records as JSON Lines, in Graph's exact JSON shape.
 
     \b
@@ -43,9 +50,15 @@ def generate(calls, seed, users, out, as_of):
     The calls fill the week before --as-of (today by default), so the saved queries'
     windows such as -p since=7d find them. The first call that goes through the auto
     attendant and the call queue to an agent has a fixed id, the seed in its last
-    digits: 0de00000-0000-4000-8000-000000000001 for seed 1.
+    digits: 0de00000-0000-4000-8000-000000000001 for seed 1. --buildings writes
+    its building data file: Seattle and Lisbon offices (Lisbon is the bad building),
+    with one busy Seattle Wi-Fi subnet (10.20.2.0) left out for missing-subnets.
     """
     output_file(out)
+    if buildings_out:
+        output_file(buildings_out)
+        with open(buildings_out, "w", encoding="utf-8") as f:
+            f.write(BUILDING_FILE)
     if out == "-":
         stream = sys.stdout
     elif out.endswith(".gz"):
@@ -60,6 +73,8 @@ def generate(calls, seed, users, out, as_of):
             stream.close()
     if out != "-":
         click.echo(f"wrote {calls} call records to {out}", err=True)
+    if buildings_out:
+        click.echo(f"wrote the building data file to {buildings_out}", err=True)
 
 
 @click.command()
@@ -68,12 +83,19 @@ def generate(calls, seed, users, out, as_of):
 @as_of_option
 @neo4j_options
 def demo(calls, seed, as_of, uri, username, password, database):
-    """Generate a synthetic tenant and load it (see `generate`), then say what to run first."""
+    """Generate a synthetic tenant and load it with its building data file (see
+    `generate`), then say what to run first."""
     started = time.monotonic()
     records = generate_records(calls, seed=seed, as_of=as_of)
     items = (Item(f"demo:{i}", record=r) for i, r in enumerate(records))
     with open_graph(uri, username, password, database) as graph:
         ensure_schema(graph)
+        # the map first, so that each call is placed as it is written
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "demo-buildings.csv"
+            path.write_text(BUILDING_FILE, encoding="utf-8")
+            parsed = replace(read_building_file(str(path)), path="the demo's building file (callgraph generate --buildings)")
+        change = replace_map(graph, parsed)
         with progress_bar(enabled=sys.stderr.isatty(), total=calls) as bar:
             def on_batch(summary: Summary) -> None:
                 rate = summary.read / max(time.monotonic() - started, 1e-6)
@@ -82,5 +104,7 @@ def demo(calls, seed, as_of, uri, username, password, database):
 
             summary = load_records(graph, items, on_batch=on_batch)
     click.echo(format_summary(summary, time.monotonic() - started), err=True)
+    click.echo(f"building map: {change.networks} networks in {change.buildings} buildings "
+               "(callgraph generate --buildings FILE writes it)", err=True)
     click.echo("Run first: callgraph query shared-relays   (the bad relay is at the top), then "
-               "gateway-health, poor-subnets and pstn-paths.", err=True)
+               "gateway-health, poor-buildings, missing-subnets and pstn-paths.", err=True)

@@ -41,7 +41,7 @@ from ..model import (
     modality_of,
     verdict_plan,
 )
-from ..places.lookup import Lookup, placements
+from ..places.lookup import Lookup, client_end, placements
 from .tree import RecordRows
 from .values import CONVERTERS, DroppedValue, FieldError, show, check_nesting, in_int64, text, to_string
 
@@ -542,11 +542,12 @@ def _segment(segment: object, path: str, key: str, ordinal: int, rid: str, sessi
     sent = Counter()  # "callerRatedStreams", ... summed over the segment's audio media lines
     for k, media in enumerate(_list(segment, "media", path)):
         modality, counts = _media(media, f"{path}.media[{k}]", f"{key}:{k}", k, rid, key, rows, plan, modalities)
-        if places is not None:  # the client ends, by the segment's ends (see loader.places.lookup)
-            media_key = f"{key}:{k}"
-            line = rows.part_nodes("sessions")["Media"][media_key]
-            for edge, network in placements(places, line, edges.get("caller", {}).get("endpointType"),
-                                            edges.get("callee", {}).get("endpointType")).items():
+        media_key = f"{key}:{k}"
+        line = rows.part_nodes("sessions")["Media"][media_key]
+        # which ends are clients, by the segment's ends (see loader.places.lookup)
+        line["callerClient"], line["calleeClient"] = client_end(edges.get("caller")), client_end(edges.get("callee"))
+        if places is not None:
+            for edge, network in placements(places, line).items():
                 rows.rel("Media", edge, "Network", media_key, network, part="sessions")
         if modality == "audio":
             sent.update(counts)

@@ -19,11 +19,15 @@ SERVICE_ENDPOINT = "serviceEndpoint"
 _CACHE_MAX = 200_000  # distinct subnets and addresses remembered; the cache starts over past it
 
 
-def client_end(endpoint_type: str | None) -> bool:
-    """Whether a segment end is a client: anything but a service endpoint (a conference server,
-    a gateway, voicemail). For a server-client stream only the client end counts, as in CQD;
-    an end Graph described with no endpoint at all is not known to be a service, so it counts."""
-    return endpoint_type != SERVICE_ENDPOINT
+def client_end(edge: dict | None) -> bool:
+    """Whether a segment end (its CALLER/CALLEE edge's properties) is a client: a participant that
+    is not a service endpoint (a conference server, a gateway, voicemail) and does not speak with a
+    service's user agent (an auto attendant's or call queue's resource account, a bot: Microsoft's
+    network, not the admin's). For a server-client stream only the client end counts, as in CQD;
+    an end Graph described with no endpoint at all is not known to be a service, so it counts.
+    The transform keeps the answer on the media line (``callerClient``, ``calleeClient``)."""
+    edge = edge or {}
+    return edge.get("endpointType") != SERVICE_ENDPOINT and edge.get("userAgentRole") is None
 
 
 def span(text: str | None) -> tuple[int, int, int] | None:
@@ -109,13 +113,13 @@ SIDES = (("caller", "callerNetworkSubnet", "callerNetworkIpAddress", "CALLER_AT"
          ("callee", "calleeNetworkSubnet", "calleeNetworkIpAddress", "CALLEE_AT"))
 
 
-def placements(lookup: Lookup, media: dict, caller_type: str | None, callee_type: str | None) -> dict[str, str]:
+def placements(lookup: Lookup, media: dict) -> dict[str, str]:
     """Edge type (CALLER_AT, CALLEE_AT) -> network key, for the client ends of one media line
-    (its stored properties) that the map places; the segment ends' ``endpointType`` decide which
-    ends are clients (:func:`client_end`)."""
+    (its stored properties: ``callerClient``, ``calleeClient`` say which ends are clients, see
+    :func:`client_end`) that the map places."""
     out = {}
     for side, subnet, address, edge in SIDES:
-        if client_end(caller_type if side == "caller" else callee_type):
+        if media.get(f"{side}Client"):
             key = lookup.place(media.get(subnet), media.get(address))
             if key is not None:
                 out[edge] = key

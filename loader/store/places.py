@@ -50,7 +50,7 @@ _READ_LINES = """
 UNWIND $ids AS id MATCH (:CallRecord {id: id})-[:CONTAINS]->(:Session)-[:CONTAINS]->(g:Segment)-[:CONTAINS]->(m:Media)
 RETURN m.key AS key, m.callerNetworkSubnet AS callerNetworkSubnet, m.callerNetworkIpAddress AS callerNetworkIpAddress,
        m.calleeNetworkSubnet AS calleeNetworkSubnet, m.calleeNetworkIpAddress AS calleeNetworkIpAddress,
-       [(g)-[e:CALLER]->() | e.endpointType][0] AS callerType, [(g)-[e:CALLEE]->() | e.endpointType][0] AS calleeType,
+       m.callerClient AS callerClient, m.calleeClient AS calleeClient,
        [(m)-[:CALLER_AT]->(n:Network) | n.key] AS CALLER_AT, [(m)-[:CALLEE_AT]->(n:Network) | n.key] AS CALLEE_AT
 """
 _EDGES = ("CALLER_AT", "CALLEE_AT")
@@ -171,7 +171,7 @@ def place_all(graph: Graph, lookup: Lookup, on_batch: Callable[[Placed, int], No
         unplace: dict = {edge: [] for edge in _EDGES}
         place: dict = {edge: [] for edge in _EDGES}
         for line in lines:
-            wanted = placements(lookup, line, line["callerType"], line["calleeType"])
+            wanted = placements(lookup, line)
             result.ends += len(wanted)
             for edge in _EDGES:
                 stored, key = line[edge], wanted.get(edge)
