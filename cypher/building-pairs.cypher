@@ -4,9 +4,9 @@
 // description: Media lines whose caller end and callee end are both placed in a building of the
 //   building data file (see `callgraph buildings`): per caller building and callee building, the
 //   classified (good or poor) audio streams of those lines in both directions and the share that
-//   was poor, poor / (poor + good), as the Call Quality Dashboard computes it; the Wi-Fi columns
+//   was poor, poor / (poor + good), as the Call Quality Dashboard computes it. The Wi-Fi columns
 //   count the streams of lines with a Wi-Fi end. The Call Quality Dashboard's "between building A
-//   and building B" question; a pair that is poor while each building alone is fine points at
+//   and building B" question: a pair that is poor while each building alone is fine points at
 //   the link between the two sites. Pairs with fewer than minStreams classified streams are left out.
 // param: minStreams int = 0 | example: 20 | pairs with fewer classified audio streams are left out
 // param: since datetime = null | example: 2026-11-01T00:00:00Z | calls starting at or after this

@@ -5,8 +5,8 @@
 //   gateway) that no row of the building data file loaded with `callgraph buildings` maps, with
 //   at least minStreams audio streams (10, as the Call Quality Dashboard's missing subnets report):
 //   what the admin must add to the file. streams counts the audio streams in which such an end
-//   took part; classified and poorStreams the classified (good or poor) ones and the poor ones
-//   among them; users names up to ten of the people seen there. Home and hotel networks show up
+//   took part, classified and poorStreams the classified (good or poor) ones and the poor ones
+//   among them, users names up to ten of the people seen there. Home and hotel networks show up
 //   too: they are outside the corporate network and need no row.
 // param: minStreams int = 10 | example: 50 | subnets with fewer audio streams are left out
 // param: since datetime = null | example: 2026-11-01T00:00:00Z | calls starting at or after this

@@ -6,8 +6,8 @@
 //   classified (good or poor) audio streams in which a client end placed there took part, each
 //   stream counted once per building, and the share that was poor: poor / (poor + good), as the
 //   Call Quality Dashboard computes it. network lists the building's networks those streams were
-//   seen on; the wired and Wi-Fi columns split the same streams as CQD does (a stream is Wi-Fi if
-//   either end is; wired when neither is and a client end is wired). Buildings with fewer than
+//   seen on. The wired and Wi-Fi columns split the same streams as CQD does (a stream is Wi-Fi if
+//   either end is, wired when neither is and a client end is wired). Buildings with fewer than
 //   minStreams classified streams are left out.
 // param: minStreams int = 0 | example: 50 | buildings with fewer classified audio streams are left out
 // param: since datetime = null | example: 2026-11-01T00:00:00Z | calls starting at or after this
@@ -33,7 +33,7 @@ CALL () {
 }
 MATCH (c)-[:CONTAINS]->(:Session)-[:CONTAINS]->(:Segment)-[:CONTAINS]->(m:Media)
 WHERE m.modality = 'audio' AND m.callerRatedStreams + m.calleeRatedStreams > 0
-// the client ends placed in a building (see docs/graph-model.md, "Buildings and networks"); a
+// the client ends placed in a building (see docs/graph-model.md, "Buildings and networks"): a
 // line with both ends in one building counts once there
 MATCH (m)-[:CALLER_AT|CALLEE_AT]->(n:Network)-[:IN_BUILDING]->(b:Building)
 WITH b, n.insideCorp AS inside, m, collect(DISTINCT n.key) AS seenOn,

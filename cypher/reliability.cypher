@@ -8,8 +8,8 @@
 //   and side of the corporate network (a line counts in each building a client end of it was
 //   placed in, once), then one row for all lines inside the corporate network (every client end
 //   on an InsideCorp network) and one for all the others (outside, unmapped included). Targets:
-//   inside 0.5 % setup, 2 % drop, 2 % poor; otherwise 1 %, 3 %, 3 %. misses names the measures
-//   over their target; rates are null where nothing was counted.
+//   inside 0.5 % setup, 2 % drop, 2 % poor, otherwise 1 %, 3 %, 3 %. misses names the measures
+//   over their target, rates are null where nothing was counted.
 // param: since datetime = null | example: 2026-11-01T00:00:00Z | calls starting at or after this
 // param: until datetime = null | example: 2026-11-08T00:00:00Z | calls starting before this
 // param: limit int = 100 | most rows to return

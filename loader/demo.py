@@ -18,6 +18,12 @@ shared by many calls, and failures at call setup and mid-call. Planted for the q
 - a failing SBC (``FAILING_SBC``): a large share of its calls fail at call setup;
 - a poor Wi-Fi subnet (``POOR_SUBNET``): most audio sent from it is poor.
 
+The tenant's CQD building data file (``BUILDING_FILE``; ``callgraph demo`` loads it) maps the
+offices: Lisbon (``BAD_BUILDING``, whose Wi-Fi is the poor subnet) is the bad building, Seattle's
+wired floors are one supernet, and one busy Seattle Wi-Fi subnet (``UNMAPPED_SUBNET``) is missing
+from it. A call that fails at setup keeps its audio line (networks, no streams), so that the
+failure is placed in a building.
+
 Meetings carry a video line too (``main-video``), and some a screen-sharing line
 (``applicationsharing-video``, video-based screen sharing): their video is poor by frame rate
 more often through the bad relay. Some audio streams are poor only by the older five-metric

@@ -21,10 +21,12 @@ from conftest import AS_OF, HTTP_PORT, REPO
 from loader import demo as tenant
 from loader.cli import main
 from loader.ingest.files import Item
+from loader.places.files import read_building_file
 from loader.queries.browser import statement
 from loader.queries.saved import load_all
 from loader.queries.style import style_json
 from loader.store.load import load_records
+from loader.store.places import replace_map
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e .[test])")
 from selenium.webdriver.chrome.service import Service  # noqa: E402
@@ -65,9 +67,12 @@ def page(chromium, request):
 
 
 @pytest.fixture(scope="module")
-def demo(_session_graph):
+def demo(_session_graph, tmp_path_factory):
     with _session_graph.session() as session:
         session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+    buildings = tmp_path_factory.mktemp("demo") / "buildings.csv"
+    buildings.write_text(tenant.BUILDING_FILE, encoding="utf-8")
+    replace_map(_session_graph, read_building_file(str(buildings)))
     records = tenant.generate(300, seed=1, as_of=AS_OF)
     load_records(_session_graph, (Item(f"gen:{i}", record=r) for i, r in enumerate(records)))
     return _session_graph
@@ -140,7 +145,7 @@ def test_connecting_applies_the_style_and_opens_the_investigation_guide_whose_qu
     wait.until(lambda d: "2. Which relay, building, gateway?" in guide.text)
     blocks = guide.find_elements(By.CSS_SELECTOR, "pre.runnable")
     assert [b.get_attribute("textContent").strip() for b in blocks] == [statement(load_all()[n]).strip()
-                                                for n in ("shared-relays", "relay-timeline", "gateway-health")]
+                                                for n in ("shared-relays", "relay-timeline", "building-pairs", "gateway-health")]
     blocks[0].click()
     wait.until(lambda d: "// shared-relays:" in d.find_element(By.CSS_SELECTOR, "[data-testid=activeEditor]").text)
     page.find_element(By.CSS_SELECTOR, "[data-testid=editor-Run]").click()
@@ -159,13 +164,16 @@ def test_the_report_opens_from_disk_and_draws_every_chart_without_a_script_error
     wait = WebDriverWait(page, WAIT)
     charts = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".plotly-graph-div"))
     assert [c.get_attribute("id") for c in charts] == [
-        "chart-daily", "chart-relay-timeline", "chart-relays", "chart-gateways", "chart-subnets", "chart-failures"]
+        "chart-daily", "chart-relay-timeline", "chart-relays", "chart-gateways", "chart-buildings", "chart-subnets",
+        "chart-failures"]
     wait.until(lambda d: all(c.find_elements(By.CSS_SELECTOR, "svg.main-svg") for c in charts))
     # each chart drew its data: bars or line points
     assert all(c.find_elements(By.CSS_SELECTOR, "g.point, path.point") for c in charts)
     relays = page.find_elements(By.CSS_SELECTOR, "#table-shared-relays tbody tr")
     assert relays and relays[0].find_elements(By.TAG_NAME, "td")[0].text == tenant.BAD_RELAY
-    for name in ("gateway-health", "poor-subnets", "failures"):
+    buildings = page.find_elements(By.CSS_SELECTOR, "#table-poor-buildings tbody tr")
+    assert buildings and buildings[0].find_elements(By.TAG_NAME, "td")[0].text == tenant.BAD_BUILDING
+    for name in ("gateway-health", "poor-subnets", "failures", "reliability"):
         assert page.find_elements(By.CSS_SELECTOR, f"#table-{name} tbody tr"), name
     assert page.find_elements(By.CSS_SELECTOR, "#pstn-paths .path .party")
     severe = [entry for entry in page.get_log("browser") if entry["level"] == "SEVERE"]

@@ -22,6 +22,8 @@ from loader import demo as tenant
 from loader.cli import main
 from loader.errors import QueryError
 from loader.store.load import load_records
+from loader.store.places import replace_map
+from loader.places.files import read_building_file
 from loader.queries.browser import statement
 from loader.queries.guide import guide_html
 from loader.queries.saved import CYPHER_DIR, load_all, parse, run
@@ -41,12 +43,30 @@ def records():
 
 
 @pytest.fixture(scope="module")
-def loaded(_session_graph, records):
+def loaded(_session_graph, records, tmp_path_factory):
     with _session_graph.session() as session:
         session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+    buildings = tmp_path_factory.mktemp("demo") / "buildings.csv"  # the demo's map, as `callgraph demo` loads it
+    buildings.write_text(tenant.BUILDING_FILE, encoding="utf-8")
+    replace_map(_session_graph, read_building_file(str(buildings)))
     summary = load_records(_session_graph, (Item(f"gen:{i}", record=r) for i, r in enumerate(records)))
     assert summary.counts["loaded"] == CALLS
     return _session_graph
+
+
+def test_the_demo_building_file_puts_the_planted_bad_building_on_top_and_lists_the_forgotten_subnet(loaded):
+    buildings = saved(loaded, "poor-buildings")
+    assert buildings[0]["building"] == tenant.BAD_BUILDING and buildings[0]["inside"] is True
+    assert {r["building"] for r in buildings} == {tenant.BAD_BUILDING, "Seattle HQ, Building 2"}
+    seattle = next(r for r in buildings if r["building"] == "Seattle HQ, Building 2")
+    assert seattle["network"] == ["10.10.20.0/23", "10.20.1.0/24"]  # the supernet holds both wired floors
+    missing = {r["subnet"]: r for r in saved(loaded, "missing-subnets")}
+    assert tenant.UNMAPPED_SUBNET in missing and missing[tenant.UNMAPPED_SUBNET]["streams"] >= 10
+    assert not {"10.10.20.0", "10.10.21.0", "10.20.1.0", "10.30.4.0", tenant.POOR_SUBNET} & set(missing)
+    # no server's subnet is ever listed: only client ends are placed or missing
+    assert not any(subnet.startswith("52.") or subnet.startswith("198.51.") for subnet in missing)
+    lisbon = [r for r in saved(loaded, "reliability") if r["building"] == tenant.BAD_BUILDING]
+    assert lisbon and "poor" in lisbon[0]["misses"]
 
 
 def saved(graph, name, **params):
@@ -592,8 +612,9 @@ def test_the_guide_shows_every_saved_query_in_the_order_an_investigation_goes(lo
     slides = _slides(path.read_text(encoding="utf-8"))
     assert [(heading, names) for heading, names, _ in slides] == [
         ("Investigating Teams calls with callgraph", []),
-        ("1. Where is it bad?", ["poor-subnets", "client-versions", "failures"]),
-        ("2. Which relay, building, gateway?", ["shared-relays", "relay-timeline", "gateway-health"]),
+        ("1. Where is it bad?", ["reliability", "poor-buildings", "poor-subnets", "client-versions", "failures",
+                                 "missing-subnets"]),
+        ("2. Which relay, building, gateway?", ["shared-relays", "relay-timeline", "building-pairs", "gateway-health"]),
         ("3. Which calls?", ["pstn-paths", "user-calls", "who-calls-whom"]),
         ("4. One call's path", ["call-path"]),
     ]

@@ -78,6 +78,15 @@ def describe(exc: Exception) -> CallgraphError:
     Cypher error) as a database error, a file system error with its path, anything else
     with its type, and a request to report it (CALLGRAPH_DEBUG=1 shows the traceback)."""
     module = type(exc).__module__ or ""
+    from neo4j.exceptions import ServiceUnavailable, SessionExpired  # (imported once a command has run)
+
+    if isinstance(exc, (ServiceUnavailable, SessionExpired)):
+        from ..store.connection import connected_to
+
+        said = (getattr(exc, "message", None) or str(exc) or type(exc).__name__).splitlines()[0].rstrip(".")
+        return DatabaseError(f"Neo4j at {connected_to() or 'NEO4J_URI'} stopped answering ({said}). What was "
+                             "committed stays: when the server is back (scripts/neo4j status), run the same command "
+                             "again and it completes the rest")
     if module.startswith("neo4j"):
         message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
         return DatabaseError(f"Neo4j: {message.splitlines()[0] if message else type(exc).__name__}. What was "

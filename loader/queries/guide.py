@@ -34,10 +34,12 @@ GUIDE_FILE = "callgraph-guide.html"
 # The order an investigation goes: (heading, the question it answers, the saved queries).
 # A saved query named in no step is shown in a last slide, so none is ever left out.
 STEPS = [
-    ("Where is it bad?", "Which networks, client builds and call stages have the poor or failed calls.",
-     ["poor-subnets", "client-versions", "failures"]),
-    ("Which relay, building, gateway?", "The media relay, the office network or the SBC that the bad calls share.",
-     ["shared-relays", "relay-timeline", "gateway-health"]),
+    ("Where is it bad?", "Which buildings, networks, client builds and call stages have the poor or failed calls, "
+     "against the quality review guide's targets; and which subnets your building file still misses.",
+     ["reliability", "poor-buildings", "poor-subnets", "client-versions", "failures", "missing-subnets"]),
+    ("Which relay, building, gateway?", "The media relay, the link between two buildings or the SBC that the bad "
+     "calls share.",
+     ["shared-relays", "relay-timeline", "building-pairs", "gateway-health"]),
     ("Which calls?", "The calls behind it: PSTN paths, one user's calls, who calls whom.",
      ["pstn-paths", "user-calls", "who-calls-whom"]),
     ("One call's path", "One call record, segment by segment: who, when, through which relay, how it failed.",

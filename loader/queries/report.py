@@ -90,7 +90,8 @@ def gather(graph: Graph, since: datetime | None, until: datetime | None) -> dict
     """The report's tables: the saved queries' results for the window, and the daily totals."""
     window = {k: v.astimezone(timezone.utc).isoformat() for k, v in (("since", since), ("until", until)) if v}
     tables = {name: _saved(graph, name, window)
-              for name in ("shared-relays", "gateway-health", "poor-subnets", "pstn-paths", "failures")}
+              for name in ("shared-relays", "gateway-health", "poor-subnets", "pstn-paths", "failures",
+                           "poor-buildings", "reliability")}
     worst = sorted(tables["shared-relays"].rows, key=lambda r: (-(r.get("poorRatio") or 0), -(r.get("calls") or 0)))
     timeline = Table([], [])
     for relay in worst[:TIMELINE_RELAYS]:
@@ -175,6 +176,23 @@ def render(tables: dict[str, Table], since: datetime | None, until: datetime | N
         go.Bar(x=[r["gateway"] for r in gateways], y=[r["poorRatio"] for r in gateways], name="poor ratio")],
         "failed segments and poor audio by gateway", percent=True))
     parts.append(_table("gateway-health", tables["gateway-health"], names))
+
+    buildings = tables["poor-buildings"].rows[:20]
+    parts.append("<h2>Buildings</h2>")
+    if buildings:
+        shown = [f"{r['building']} ({'inside' if r['inside'] else 'outside'})" for r in buildings]
+        parts.append(charts.figure("buildings", [
+            go.Bar(x=shown, y=[r["poorRatio"] for r in buildings], name="poor ratio"),
+            go.Bar(x=shown, y=[r["wifiPoorRatio"] for r in buildings], name="Wi-Fi"),
+            go.Bar(x=shown, y=[r["wiredPoorRatio"] for r in buildings], name="wired")],
+            "poor ratio by building (the building data file), all, Wi-Fi and wired", target=TARGETS["poorRatio"],
+            percent=True))
+        parts.append(_table("poor-buildings", tables["poor-buildings"], names))
+        parts.append("<h3>Against the quality review guide's targets</h3>")
+        parts.append(_table("reliability", tables["reliability"], names))
+    else:
+        parts.append("<p class=note>No building data file is loaded (or none of its networks saw a call in this "
+                     "window): `callgraph buildings FILE` loads the one you upload to the Call Quality Dashboard.</p>")
 
     subnets = tables["poor-subnets"].rows[:20]
     parts.append("<h2>Subnets</h2>")

@@ -88,7 +88,17 @@ def connect(uri: str, user: str, password: str | None, database: str, wait: floa
             raise DatabaseError(f"Neo4j at {shown} has no database {database!r}: create it, or set NEO4J_DATABASE "
                                 "to an existing one") from None
         raise DatabaseError(f"Neo4j at {shown} refused the connection: {exc.message}") from None
+    _CONNECTED[:] = [shown]
     return Graph(driver, database, uri, wait)
+
+
+_CONNECTED: list[str] = []  # the server this process last connected to, as messages show it
+
+
+def connected_to() -> str | None:
+    """The server the command connected to (credentials hidden), for an error that comes later
+    from deep inside the driver: a server that went away mid-command is named."""
+    return _CONNECTED[0] if _CONNECTED else None
 
 
 def shown_uri(uri: str) -> str:
