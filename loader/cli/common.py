@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable, Iterator
 
 import click
 from tqdm import tqdm
@@ -158,6 +160,19 @@ def show(bar: tqdm, n: int, counts: str) -> None:
     """Move ``bar`` to ``n`` with ``counts`` beside it; tqdm draws it if 0.2 s have passed."""
     bar.set_description_str(counts, refresh=False)
     bar.update(n - bar.n)
+
+
+@contextmanager
+def batch_progress(quiet: bool, counts: Callable[[object, int], str]) -> Iterator[Callable[[object, int], None]]:
+    """The ``on_batch`` of a library function that works through the stored records in batches
+    (classify, the placement of a building file): it reports its result so far (with a
+    ``records`` count) and the records in all; ``counts`` words the line beside the bar."""
+    with progress_bar(enabled=not quiet and sys.stderr.isatty()) as bar:
+        def on_batch(result, total: int) -> None:
+            set_total(bar, total)
+            show(bar, result.records, counts(result, total))
+
+        yield on_batch
 
 
 def echo_over(text: str) -> None:

@@ -15,7 +15,7 @@ from ..store.connection import shown_uri
 from ..store.load import Problem, Summary, items_from_paths, load_records
 from ..store.schema import ensure_schema
 from .common import (after_load, echo_over, format_summary, ignored_lines, neo4j_options, nothing_found, open_graph,
-                     progress_bar, set_total, show, write_options)
+                     batch_progress, progress_bar, show, write_options)
 
 
 @click.command()
@@ -154,12 +154,8 @@ def classify(rule, quiet, uri, username, password, database):
 
     with open_graph(uri, username, password, database) as graph:
         ensure_schema(graph)
-        with progress_bar(enabled=not quiet and sys.stderr.isatty()) as bar:
-            def on_batch(result, total: int) -> None:
-                if bar.total is None:
-                    set_total(bar, total)
-                show(bar, result.records, f"{result.records:,} of {total:,} records, {result.streams:,} streams")
-
+        with batch_progress(quiet, lambda result, total: f"{result.records:,} of {total:,} records, "
+                                                         f"{result.streams:,} streams") as on_batch:
             result = run_classify(graph, rule, on_batch=on_batch)
     rate = result.streams / max(result.seconds, 1e-6)
     share = f"{result.poor / (result.poor + result.good):.1%}" if result.poor + result.good else "-"

@@ -3,14 +3,13 @@ files) into the graph."""
 
 from __future__ import annotations
 
-import sys
 
 import click
 
 from ..places.files import FileRefused, read_building_file, read_endpoint_file
 from ..model import BUILDING_FILE_COLUMNS, ENDPOINT_FILE_COLUMNS
 from ..store.schema import ensure_schema
-from .common import neo4j_options, open_graph, progress_bar, set_total, show
+from .common import batch_progress, neo4j_options, open_graph
 
 BUILDINGS_HELP = ("""Load CQD's building data file FILE: the admin's map of networks and buildings.
 
@@ -93,12 +92,8 @@ def buildings(file, check, quiet, uri, username, password, database):
 
     with open_graph(uri, username, password, database) as graph:
         ensure_schema(graph)
-        with progress_bar(enabled=not quiet and sys.stderr.isatty()) as bar:
-            def on_batch(placed, total: int) -> None:
-                if bar.total is None:
-                    set_total(bar, total)
-                show(bar, placed.records, f"placing: {placed.records:,} of {total:,} records, {placed.ends:,} ends")
-
+        with batch_progress(quiet, lambda placed, total: f"placing: {placed.records:,} of {total:,} records, "
+                                                         f"{placed.ends:,} ends") as on_batch:
             change = replace_map(graph, parsed, on_batch=on_batch)
     placed = change.placed
     click.echo(f"{summary}: map version {change.version}", err=True)

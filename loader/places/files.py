@@ -117,15 +117,16 @@ def _text_of(path: str) -> str:
 
 
 def _rows(path: str, problems: _Problems):
-    """(dialect, iterator of (line, fields)) over the file's non-blank rows; a tab in the first
-    non-blank line makes it TSV, else CSV. ``line`` is the line the row starts on."""
+    """(dialect, iterator of (line, fields)) over the file's non-blank rows, CQD's most of them
+    (past it: a problem, and no more rows); a tab in the first non-blank line makes it TSV, else
+    CSV. ``line`` is the line the row starts on."""
     text = _text_of(path)
     first = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = "\t" if "\t" in first else ","
 
     def rows():
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-        start = 1
+        start, count = 1, 0
         while True:
             try:
                 fields = next(reader)
@@ -138,6 +139,11 @@ def _rows(path: str, problems: _Problems):
                 continue
             line, start = start, reader.line_num + 1
             if any(f.strip() for f in fields):
+                count += 1
+                if count > PLACE_FILE_MAX_ROWS:
+                    problems.add(line, f"more than {PLACE_FILE_MAX_ROWS:,} rows, the most CQD takes in one file: "
+                                       "split it")
+                    return
                 yield line, [f.strip() for f in fields]
 
     return ("TSV" if delimiter == "\t" else "CSV"), rows()
@@ -162,12 +168,7 @@ def read_building_file(path: str) -> BuildingFile:
     first_line: int | None = None
     seen_by: dict = {}  # building name -> the line whose details it keeps
     differs: dict = {}  # building name -> (line, column) of the first disagreement
-    count = 0
     for line, fields in rows:
-        count += 1
-        if count > PLACE_FILE_MAX_ROWS:
-            problems.add(line, f"more than {PLACE_FILE_MAX_ROWS:,} rows, the most CQD takes in one file: split it")
-            break
         if first_line is None:
             first_line = line
             if _header_like(fields, BUILDING_COLUMNS) or (
@@ -281,9 +282,6 @@ def read_endpoint_file(path: str) -> EndpointFile:
     count = 0
     for line, fields in rows:
         count += 1
-        if count > PLACE_FILE_MAX_ROWS:
-            problems.add(line, f"more than {PLACE_FILE_MAX_ROWS:,} rows, the most CQD takes in one file: split it")
-            break
         if count == 1 and _header_like(fields, ENDPOINT_COLUMNS):
             problems.add(line, f"looks like a header row ({', '.join(_show(f) for f in fields[:3])}, ...): CQD's "
                                f"endpoint data file has no header (columns {', '.join(ENDPOINT_COLUMNS)}); remove "
