@@ -174,8 +174,8 @@ def summarized(loaded):
 
 
 def test_every_aggregate_is_summarized():
-    assert SUMMARIZED == ["client-versions", "failures", "gateway-health", "poor-subnets", "relay-timeline",
-                          "shared-relays", "who-calls-whom"]
+    assert SUMMARIZED == ["client-versions", "failures", "gateway-health", "missing-subnets", "poor-buildings",
+                          "poor-subnets", "relay-timeline", "shared-relays", "who-calls-whom"]
 
 
 @pytest.mark.parametrize("name", SUMMARIZED)
@@ -225,7 +225,7 @@ def test_summaries_answer_until_a_load_writes_call_records(loaded, summarized, r
     result = CliRunner().invoke(main, ["load", "--quiet", "--summarize", str(again)])
     assert result.exit_code == 0, result.output
     assert f"  who-calls-whom: {summarized['who-calls-whom']:,} rows in " in result.output
-    assert "summarized 7 saved queries in " in result.output
+    assert "summarized 9 saved queries in " in result.output
     assert query(loaded, "MATCH (s:Summaries) RETURN s.builtFor = s.dataVersion AS current, "
                          "s.callRecords AS calls") == [{"current": True, "calls": 600}]
     assert saved(loaded, "shared-relays") == shared_relays_oracle(records)
