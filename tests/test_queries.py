@@ -573,27 +573,36 @@ def test_favorites_and_the_aura_csv_carry_every_saved_query_by_category(loaded, 
         assert session.execute_read(lambda tx: tx.run(relays).data())[0]["relayIp"] == tenant.BAD_RELAY
     rows = list(csv.DictReader(csv_path.open(encoding="utf-8")))
     folders = {r["id"]: r["name"] for r in rows if r["isFolder"] == "true"}
-    assert sorted(folders.values()) == sorted({q.category for q in queries.values()})
+    assert sorted(folders.values()) == sorted({q.category for q in queries.values()} | {"callgraph"})
     saved_rows = {r["name"]: r for r in rows if r["isFolder"] == "false"}
     assert set(saved_rows) == set(queries)
     assert folders[saved_rows["shared-relays"]["parentId"]] == "network"
     assert saved_rows["shared-relays"]["query"] == relays
 
 
-def test_the_aura_csv_has_the_columns_and_rows_of_saved_cypher(tmp_path):
+def test_the_aura_csv_has_the_layout_of_a_file_aura_exported(tmp_path):
+    """The layout of a CSV exported from Aura's Saved Cypher drawer (the only one published:
+    nrouyer/assemblylineplanning, cypher/assemblyline_cypher.csv): whole-number ids, folders
+    nested by parentId, true/false."""
     import csv
     path = tmp_path / "callgraph.csv"
     result = CliRunner().invoke(main, ["browser", "--aura-csv", str(path)])
     assert result.exit_code == 0, result.output
     text = path.read_text(encoding="utf-8")
     assert text.splitlines()[0] == "name,description,query,id,parentId,isFolder"
-    rows = list(csv.reader(io.StringIO(text)))
-    assert ["network", "", "", "folder-network", "", "true"] in rows
+    rows = list(csv.reader(io.StringIO(text)))[1:]
+    assert rows[0] == ["callgraph", "", "", "0", "", "true"]
+    assert [r[3] for r in rows] == [str(i) for i in range(len(rows))]
+    by_id = {r[3]: r for r in rows}
+    network = [r for r in rows if r[0] == "network"]
+    assert network == [["network", "", "", network[0][3], "0", "true"]]
     relays = load_all()["shared-relays"]
-    assert [r for r in rows if r[0] == "shared-relays"] == [[
-        "shared-relays",
-        "Media relays shared by calls, busiest and worst first. " + relays.description,
-        statement(relays), "query-shared-relays", "folder-network", "false"]]
+    row = next(r for r in rows if r[0] == "shared-relays")
+    assert row[:3] == ["shared-relays", "Media relays shared by calls, busiest and worst first. " + relays.description,
+                       statement(relays)]
+    assert (row[4], row[5]) == (network[0][3], "false")
+    assert all(by_id[r[4]][5] == "true" for r in rows[1:])  # every parent is a folder
+    assert {by_id[r[4]][0] for r in rows if r[5] == "false"} == {q.category for q in load_all().values()}
 
 
 def _slides(guide: str) -> list[tuple[str, list[str], list[str]]]:

@@ -192,7 +192,7 @@ def _cut(text: str, width: int) -> str:
                    "this zip: drop it on Browser's Favorites drawer.")
 @click.option("--aura-csv", "aura", metavar="FILE", default=None,
               help="Instead, write the saved queries as the CSV that the Saved Cypher drawer of Aura's "
-                   "query tool imports.")
+                   "query tool imports: a callgraph folder, a folder per category in it.")
 @click.option("--guide", "guide", metavar="FILE.html", default=None,
               help="Instead, write the investigation guide (the saved queries in the order an investigation "
                    "goes) to this file, for a server of your own: host it where Browser may fetch it "

@@ -11,7 +11,7 @@ Every form comes from the parsed headers of ``cypher/*.cypher`` (:mod:`loader.qu
   per category, which Browser 5 takes in one drop; each is that same statement, so it runs as
   it is. Its first line names the favorite;
 - the **Aura** CSV (:func:`aura_csv`), which the Saved Cypher drawer of Aura's query tool
-  imports: a folder per category, a row per query.
+  imports: a "callgraph" folder holding a folder per category, a row per query.
 """
 
 from __future__ import annotations
@@ -85,14 +85,25 @@ def favorites_zip(queries: list[SavedQuery]) -> bytes:
 
 
 def aura_csv(queries: list[SavedQuery]) -> str:
-    """Saved Cypher for Aura's query tool: a folder row per category, then its queries."""
+    """Saved Cypher for Aura's query tool: a "callgraph" folder, a folder in it per category,
+    and the queries in their category's folder.
+
+    Aura publishes no description of this CSV. Its layout is the one of a file exported from
+    Aura's Saved Cypher drawer and imported back there (nrouyer/assemblylineplanning,
+    ``cypher/assemblyline_cypher.csv``): the header ``name,description,query,id,parentId,isFolder``,
+    whole-number ids, a row's ``parentId`` the id of its folder (empty at the top), ``true`` /
+    ``false``, a folder's description and query empty, queries quoted as CSV quotes them.
+    """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(AURA_COLUMNS)
-    categories = list(dict.fromkeys(q.category for q in queries))
-    for category in categories:
-        writer.writerow([category, "", "", f"folder-{category}", "", "true"])
+    top = 0
+    writer.writerow(["callgraph", "", "", top, "", "true"])
+    next_id = top + 1
+    for category in dict.fromkeys(q.category for q in queries):
+        folder, next_id = next_id, next_id + 1
+        writer.writerow([category, "", "", folder, top, "true"])
         for q in (q for q in queries if q.category == category):
-            writer.writerow([q.name, f"{q.title}. {q.description}", statement(q), f"query-{q.name}",
-                             f"folder-{category}", "false"])
+            writer.writerow([q.name, f"{q.title}. {q.description}", statement(q), next_id, folder, "false"])
+            next_id += 1
     return out.getvalue()
