@@ -49,6 +49,8 @@ CALL (summarized) {
   // Most pairs talk once or twice, so the order mostly rests on the names, and reading them for
   // every pair is most of the work. Pairs are grouped by their figures first: only the first
   // $limit groups (each holds a pair or more) can reach the top rows, and only theirs are named.
+  // They are put in order once, below: here, where the groups come sorted, Neo4j 5.26 would sort
+  // each group apart (PartialTop), which took 1.4 GB for the 90,000 pairs of 100,000 calls.
   WITH sessions, round(seconds / 60.0, 1) AS minutes, collect([a, b, poorSessions]) AS pairs
   ORDER BY sessions DESC, minutes DESC
   LIMIT $limit
@@ -57,8 +59,6 @@ CALL (summarized) {
   RETURN coalesce(a.displayName, a.id, a.kind) AS caller, a.kind AS callerKind,
          coalesce(b.displayName, b.id, b.kind) AS callee, b.kind AS calleeKind,
          sessions, minutes, poorSessions
-  ORDER BY sessions DESC, minutes DESC, caller, callee
-  LIMIT $limit
 }
 RETURN caller, callerKind, callee, calleeKind, sessions, minutes, poorSessions
 ORDER BY sessions DESC, minutes DESC, caller, callee
