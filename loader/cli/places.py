@@ -3,7 +3,6 @@ files) into the graph."""
 
 from __future__ import annotations
 
-
 import click
 
 from ..places.files import FileRefused, read_building_file, read_endpoint_file
